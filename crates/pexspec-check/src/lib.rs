@@ -1,0 +1,1 @@
+//! Every check of the spec (DESIGN.md section 5), one module per family

@@ -1,0 +1,1 @@
+//! Spans, the Diagnostic type, the registry of check codes and the reporters (human, json, sarif, github)

@@ -1,0 +1,1 @@
+//! Compiles a checked spec into the resource dependency graph

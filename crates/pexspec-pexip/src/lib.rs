@@ -1,0 +1,1 @@
+//! Pexip Infinity management API types, client and the Pexip side of the Provider

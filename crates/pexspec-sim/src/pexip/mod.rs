@@ -1,0 +1,1 @@
+//! The Pexip Management Node simulator.

@@ -1,0 +1,1 @@
+//! pexspec: deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML file

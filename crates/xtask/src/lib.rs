@@ -1,0 +1,1 @@
+//! Development tasks: generate and check schemas/ and the book's reference pages
