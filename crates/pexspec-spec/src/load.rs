@@ -1,0 +1,378 @@
+//! Loading: YAML text → [`Spec`] or diagnostics, within budgets that stop alias bombs, deep
+//! nesting and huge files before they cost memory or time.
+
+use std::path::{Path, PathBuf};
+
+use pexspec_diagnostics::{Code, Diagnostic, SourceFile, Span};
+use serde_saphyr::budget::{EnforcingPolicy, check_yaml_budget};
+use serde_saphyr::granit_parser::ErrorKind;
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Error as YamlError, Options};
+
+use crate::spanned::span_of;
+use crate::{Secret, Spec};
+
+/// The largest spec file pexspec reads (a 2,000-node, 10,000-room spec is about 2 MiB).
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The result of loading one spec.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The file, with every secret written in clear replaced by `*` so that no rendering of
+    /// a diagnostic can echo it.
+    pub file: SourceFile,
+    /// The directory relative paths in the spec resolve against.
+    pub base_dir: PathBuf,
+    /// The spec, unless loading stopped at a structural error.
+    pub spec: Option<Spec>,
+    /// What loading found: at most one structural error, or the shape findings of a loaded
+    /// spec (`unsupported-version`, `secret-inline`, a bad stack name).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Resolves a path written in the spec against the spec's directory.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        self.base_dir.join(path)
+    }
+}
+
+/// Reads and loads the spec at `path`. Only an unreadable file is an `Err`; everything wrong
+/// with its contents is a diagnostic.
+pub fn load_file(path: &Path) -> std::io::Result<Loaded> {
+    let bytes = std::fs::read(path)?;
+    let name = path.display().to_string();
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => load(&name, &text, base_dir),
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let diagnostic = Diagnostic::new(Code::YamlSyntax, "the file is not valid UTF-8")
+                .with_primary(Span::new(at, at + 1), "this byte")
+                .with_help("save the spec as UTF-8");
+            Loaded {
+                file: SourceFile::new(name, text),
+                base_dir,
+                spec: None,
+                diagnostics: vec![diagnostic],
+            }
+        }
+    })
+}
+
+fn budget() -> Budget {
+    let mut budget = Budget::default();
+    budget.max_events = 8_000_000;
+    budget.max_nodes = 4_000_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_depth = 48;
+    budget.max_documents = 1;
+    budget.max_total_scalar_bytes = MAX_FILE_BYTES;
+    budget.max_merge_keys = 1_000;
+    budget
+}
+
+fn options() -> Options {
+    let mut options = Options::default();
+    options.budget = Some(budget());
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    options.strict_booleans = true;
+    options.with_snippet = false;
+    options.alias_limits.max_total_replayed_events = 100_000;
+    options.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    options
+}
+
+/// Loads a spec from `text`, shown to users as `name`, with relative paths resolving against
+/// `base_dir`.
+pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
+    let file = SourceFile::new(name, text);
+    if text.len() > MAX_FILE_BYTES {
+        let d = Diagnostic::new(
+            Code::YamlBudget,
+            format!(
+                "the file is {} bytes, more than the {MAX_FILE_BYTES} bytes a spec may have",
+                text.len()
+            ),
+        )
+        .with_primary(Span::point(0), "this file")
+        .with_help("split the platform into several stacks");
+        return Loaded {
+            file,
+            base_dir,
+            spec: None,
+            diagnostics: vec![d],
+        };
+    }
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        let d = Diagnostic::new(Code::MissingField, "the spec is empty")
+            .with_primary(Span::point(0), "nothing here")
+            .with_help("start from `specs/quickstart.yaml`");
+        return Loaded {
+            file,
+            base_dir,
+            spec: None,
+            diagnostics: vec![d],
+        };
+    }
+    // A streaming pass over the events first: syntax errors anywhere in the file come before
+    // type errors (the typed pass stops at the first problem it meets), and budgets are
+    // checked without expanding a single alias.
+    let breach = match check_yaml_budget(text, budget(), EnforcingPolicy::AllContent) {
+        Err(scan) => {
+            let marker = scan.marker();
+            let at = marker
+                .byte_offset()
+                .unwrap_or_else(|| file.offset_of(marker.line(), marker.col() + 1));
+            let message = scan.to_string();
+            let message = message.split(" at char ").next().unwrap_or("").to_owned();
+            let span = Span::new(at, (at + 1).min(text.len()));
+            let d = if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded) {
+                Diagnostic::new(
+                    Code::YamlBudget,
+                    "the YAML nests deeper than pexspec's parsing budget allows",
+                )
+                .with_primary(span, "too deep here")
+                .with_help("a spec needs no deep nesting; flatten this value")
+            } else {
+                Diagnostic::new(Code::YamlSyntax, message)
+                    .with_primary(span, "here")
+                    .with_help("fix the YAML syntax at this place")
+            };
+            return Loaded {
+                file,
+                base_dir,
+                spec: None,
+                diagnostics: vec![d],
+            };
+        }
+        Ok(report) => report.breached,
+    };
+    let result = serde_saphyr::from_str_with_options::<Spec>(text, options());
+    match (result, breach) {
+        (Ok(spec), _) => {
+            let (diagnostics, redactions) = shape_findings(&spec);
+            let file = file.redacted(&redactions);
+            Loaded {
+                file,
+                base_dir,
+                spec: Some(spec),
+                diagnostics,
+            }
+        }
+        (Err(err), Some(breach)) if !matches!(err.without_snippet(), YamlError::Budget { .. }) => {
+            // The typed pass stopped before it reached the breach: report the breach.
+            let d = Diagnostic::new(
+                Code::YamlBudget,
+                format!("the YAML exceeds pexspec's parsing budget ({breach:?})"),
+            )
+            .with_primary(Span::point(0), "in this file")
+            .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand");
+            Loaded {
+                file,
+                base_dir,
+                spec: None,
+                diagnostics: vec![d],
+            }
+        }
+        (Err(err), _) => Loaded {
+            diagnostics: vec![from_yaml_error(&err, text)],
+            file,
+            base_dir,
+            spec: None,
+        },
+    }
+}
+
+/// The findings about a loaded spec that are about its shape rather than its meaning, and the
+/// spans of secrets written in clear.
+fn shape_findings(spec: &Spec) -> (Vec<Diagnostic>, Vec<Span>) {
+    let mut out = Vec::new();
+    if spec.version.value != 1 {
+        out.push(
+            Diagnostic::new(
+                Code::UnsupportedVersion,
+                format!("spec version `{}` is not supported", spec.version.value),
+            )
+            .with_primary(spec.version.span, "this version")
+            .with_help(
+                "this pexspec reads `version: 1`; upgrade pexspec or write the spec for version 1",
+            ),
+        );
+    }
+    let name = &spec.name.value;
+    let valid_name = name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_name {
+        out.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{name}` is not a valid stack name"),
+            )
+            .with_primary(spec.name.span, "stack name")
+            .with_help("use 1 to 32 characters `[a-z0-9-]` starting with a letter, e.g. `pexdocs`"),
+        );
+    }
+    let mut redactions = Vec::new();
+    for secret in spec.secrets() {
+        if secret.value == Secret::Inline {
+            redactions.push(secret.span);
+            out.push(
+                Diagnostic::new(Code::SecretInline, "a secret is written in clear in the spec")
+                    .with_primary(secret.span, "secret in clear (hidden here)")
+                    .with_help("move the value out of the file: `{ env: VARIABLE }` or `{ file: path/to/secret }`"),
+            );
+        }
+    }
+    (out, redactions)
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn backticked(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The span to blame for an error: the location's bytes, widened to the token there.
+fn error_span(err: &YamlError, text: &str) -> Span {
+    let Some(location) = err.location() else {
+        return Span::point(0);
+    };
+    let mut span = span_of(&location);
+    if span == Span::default() && location.line() > 0 {
+        let file = SourceFile::new("", text);
+        let line = usize::try_from(location.line()).unwrap_or(usize::MAX);
+        let column = usize::try_from(location.column()).unwrap_or(1);
+        span = Span::point(file.offset_of(line, column));
+    }
+    if span.is_empty() {
+        // Widen to the rest of the word under the cursor so the label has something to hold.
+        let rest = text.get(span.start..).unwrap_or("");
+        let len = rest
+            .find(|c: char| c.is_whitespace() || c == ':' || c == ',')
+            .unwrap_or(rest.len());
+        span = Span::new(span.start, span.start + len);
+    }
+    span
+}
+
+fn plain_message(err: &YamlError) -> String {
+    let text = err.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    // serde-saphyr appends the position; ours is shown by the label instead.
+    let first = match first.find(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    first.trim_end_matches('.').to_owned()
+}
+
+fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
+    let span = error_span(err, text);
+    let err = err.without_snippet();
+    match err {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let help = match closest(field, expected) {
+                Some(guess) => format!("did you mean `{guess}`?"),
+                None if expected.is_empty() => "remove it".to_owned(),
+                None => format!("the fields here are {}", backticked(expected)),
+            };
+            Diagnostic::new(Code::UnknownField, format!("unknown field `{field}`"))
+                .with_primary(span, "not a field here")
+                .with_help(help)
+        }
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let help = match closest(variant, expected) {
+                Some(guess) => format!("did you mean `{guess}`?"),
+                None => format!("use one of {}", backticked(expected)),
+            };
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{variant}` is not allowed here"),
+            )
+            .with_primary(span, "this value")
+            .with_help(help)
+        }
+        YamlError::SerdeMissingField { field, .. } => {
+            Diagnostic::new(Code::MissingField, format!("missing field `{field}`"))
+                .with_primary(span, format!("`{field}` is required in this mapping"))
+                .with_help(format!("add `{field}`; see the spec reference in the book"))
+        }
+        YamlError::DuplicateMappingKey { key, .. } => {
+            let key = key.as_deref().unwrap_or("?");
+            Diagnostic::new(
+                Code::DuplicateKey,
+                format!("the key `{key}` is given twice"),
+            )
+            .with_primary(span, "second occurrence")
+            .with_help("keep one of the two; YAML parsers disagree on which one wins")
+        }
+        YamlError::Budget { breach, .. } => Diagnostic::new(
+            Code::YamlBudget,
+            format!("the YAML exceeds pexspec's parsing budget ({breach:?})"),
+        )
+        .with_primary(span, "stopped here")
+        .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand"),
+        YamlError::AliasReplayLimitExceeded { .. }
+        | YamlError::AliasExpansionLimitExceeded { .. }
+        | YamlError::AliasReplayStackDepthExceeded { .. }
+        | YamlError::AliasReplayCounterOverflow { .. } => Diagnostic::new(
+            Code::YamlBudget,
+            "aliases expand to more than pexspec's parsing budget allows",
+        )
+        .with_primary(span, "this alias")
+        .with_help("a spec needs few aliases; expand anchors by hand"),
+        YamlError::SerdeInvalidType { .. }
+        | YamlError::SerdeInvalidValue { .. }
+        | YamlError::SerdeInvalidLength { .. }
+        | YamlError::InvalidScalar { .. }
+        | YamlError::InvalidBooleanStrict { .. }
+        | YamlError::NullIntoString { .. }
+        | YamlError::NonFiniteFloat { .. }
+        | YamlError::Message { .. }
+        | YamlError::Unexpected { .. }
+        | YamlError::UnexpectedValueForUnit { .. }
+        | YamlError::UnexpectedValueForUnitEnumVariant { .. }
+        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
+            Diagnostic::new(Code::InvalidValue, plain_message(err))
+                .with_primary(span, "this value")
+                .with_help("see the spec reference in the book for the allowed values")
+        }
+        // Alias limits can surface wrapped in another variant; the message names them.
+        _ if plain_message(err).starts_with("alias ") => Diagnostic::new(
+            Code::YamlBudget,
+            "aliases expand to more than pexspec's parsing budget allows",
+        )
+        .with_primary(span, "this alias")
+        .with_help("a spec needs few aliases; expand anchors by hand"),
+        _ => Diagnostic::new(Code::YamlSyntax, plain_message(err))
+            .with_primary(span, "here")
+            .with_help("fix the YAML syntax; `yamllint` shows the same place"),
+    }
+}
