@@ -1,1 +1,78 @@
-//! Every check of the spec (DESIGN.md section 5), one module per family
+//! Every check of DESIGN.md §5, one module per family. Each rule is a named function with a
+//! doc comment; its code is registered in `pexspec-diagnostics`, its page is
+//! `docs/<code>.md`, and its fixtures are `tests/fixtures/<code>/{valid,invalid}.yaml`.
+//!
+//! [`check`] reports every finding at once and never cascades: values that do not parse are
+//! reported once, by [`facts`], and every rule after that sees them as absent.
+
+mod capacity;
+pub mod facts;
+mod files;
+mod network;
+mod nodes;
+mod platform;
+pub mod regions;
+mod security;
+pub mod shapes;
+
+use pexspec_diagnostics::{Code, Diagnostic, Severity, sort_and_dedup};
+use pexspec_spec::{Loaded, Spec};
+
+pub use facts::Facts;
+
+/// Which command runs the checks: it changes only the severity of `file-missing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `pexspec lint`: runs where images and secrets may not be checked out, so a missing
+    /// file is a warning.
+    Lint,
+    /// `pexspec plan` / `apply`: a missing file is an error.
+    Plan,
+}
+
+/// What every rule sees: the spec, its file, the parsed facts, and where findings go.
+pub(crate) struct Ctx<'a> {
+    pub spec: &'a Spec,
+    pub loaded: &'a Loaded,
+    pub facts: Facts,
+    pub mode: Mode,
+    pub out: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.out.push(diagnostic);
+    }
+}
+
+/// Runs every check on a loaded spec and returns all findings (the loader's included), in
+/// file order. A spec that did not load yields only the loader's findings.
+pub fn check(loaded: &Loaded, mode: Mode) -> Vec<Diagnostic> {
+    let mut out = loaded.diagnostics.clone();
+    if let Some(spec) = &loaded.spec {
+        let mut ctx = Ctx {
+            spec,
+            loaded,
+            facts: Facts::default(),
+            mode,
+            out: Vec::new(),
+        };
+        ctx.facts = facts::collect(spec, &mut ctx.out);
+        network::run(&mut ctx);
+        security::run(&mut ctx);
+        nodes::run(&mut ctx);
+        capacity::run(&mut ctx);
+        platform::run(&mut ctx);
+        files::run(&mut ctx);
+        out.extend(ctx.out);
+    }
+    if mode == Mode::Plan {
+        for d in &mut out {
+            if d.code() == Code::FileMissing {
+                *d = d.clone().with_severity(Severity::Error);
+            }
+        }
+    }
+    sort_and_dedup(&mut out);
+    out
+}

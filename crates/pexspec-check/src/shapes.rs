@@ -1,0 +1,1 @@
+//! The OCI compute shapes pexspec knows (being written).
