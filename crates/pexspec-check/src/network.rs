@@ -1,7 +1,7 @@
 //! Network checks: CIDR sizes and overlaps, subnets inside VCNs, node addresses inside
 //! subnets and clear of OCI's reserved addresses, regions known and declared once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -16,8 +16,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) {
     vcn_cidr_size(ctx);
     vcn_cidr_overlap(ctx);
     on_premises_overlap(ctx);
-    subnet_outside_vcn(ctx);
-    node_addresses(ctx);
+    let misplaced = subnet_outside_vcn(ctx);
+    node_addresses(ctx, &misplaced);
     internal_cidr_gap(ctx);
 }
 
@@ -244,8 +244,10 @@ fn prem_overlap(
     )
 }
 
-/// `subnet-outside-vcn`.
-fn subnet_outside_vcn(ctx: &mut Ctx<'_>) {
+/// `subnet-outside-vcn`. Returns the regions whose subnet is misplaced: their node
+/// addresses are not judged against it (one wrong subnet is one finding).
+fn subnet_outside_vcn(ctx: &mut Ctx<'_>) -> HashSet<String> {
+    let mut misplaced = HashSet::new();
     for region in ctx.spec.regions.iter() {
         let (Some(vcn), Some(subnet)) = (
             ctx.facts.net(&region.vcn_cidr),
@@ -254,6 +256,7 @@ fn subnet_outside_vcn(ctx: &mut Ctx<'_>) {
             continue;
         };
         if !vcn.contains(&subnet) {
+            misplaced.insert(region.name.value.clone());
             ctx.report(
                 Diagnostic::new(
                     Code::SubnetOutsideVcn,
@@ -270,6 +273,7 @@ fn subnet_outside_vcn(ctx: &mut Ctx<'_>) {
             );
         }
     }
+    misplaced
 }
 
 /// A node's private address with the region it must belong to.
@@ -281,7 +285,7 @@ struct NodeIp<'a> {
 }
 
 /// `ip-outside-subnet`, `ip-reserved`, `duplicate-ip`.
-fn node_addresses(ctx: &mut Ctx<'_>) {
+fn node_addresses(ctx: &mut Ctx<'_>, misplaced: &HashSet<String>) {
     let spec = ctx.spec;
     let mut nodes: Vec<NodeIp<'_>> = Vec::new();
     if let Some(m) = &spec.management_node {
@@ -332,7 +336,8 @@ fn node_addresses(ctx: &mut Ctx<'_>) {
             continue;
         }
         by_addr.insert(node.addr, node);
-        let Some(region) = node.region.and_then(|r| spec.region(r)) else {
+        let region = node.region.filter(|r| !misplaced.contains(*r));
+        let Some(region) = region.and_then(|r| spec.region(r)) else {
             continue;
         };
         let Some(subnet) = ctx.facts.net(&region.subnet_cidr) else {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use pexspec_diagnostics::{Code, Diagnostic, SourceFile, Span};
-use serde_saphyr::budget::{EnforcingPolicy, check_yaml_budget};
+use serde_saphyr::budget::{BudgetBreach, EnforcingPolicy, check_yaml_budget};
 use serde_saphyr::granit_parser::ErrorKind;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Error as YamlError, Options};
 
@@ -172,7 +172,7 @@ pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
             // The typed pass stopped before it reached the breach: report the breach.
             let d = Diagnostic::new(
                 Code::YamlBudget,
-                format!("the YAML exceeds pexspec's parsing budget ({breach:?})"),
+                format!("the YAML exceeds pexspec's parsing budget: {}", describe(&breach)),
             )
             .with_primary(Span::point(0), "in this file")
             .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand");
@@ -335,7 +335,7 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
         }
         YamlError::Budget { breach, .. } => Diagnostic::new(
             Code::YamlBudget,
-            format!("the YAML exceeds pexspec's parsing budget ({breach:?})"),
+            format!("the YAML exceeds pexspec's parsing budget: {}", describe(breach)),
         )
         .with_primary(span, "stopped here")
         .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand"),
@@ -374,5 +374,20 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
         _ => Diagnostic::new(Code::YamlSyntax, plain_message(err))
             .with_primary(span, "here")
             .with_help("fix the YAML syntax; `yamllint` shows the same place"),
+    }
+}
+
+/// A breach in words, with the limit that was passed.
+fn describe(breach: &BudgetBreach) -> String {
+    let b = budget();
+    match breach {
+        BudgetBreach::Depth { .. } => format!("it nests deeper than {} levels", b.max_depth),
+        BudgetBreach::Aliases { .. } => format!("it has more than {} aliases", b.max_aliases),
+        BudgetBreach::Anchors { .. } => format!("it has more than {} anchors", b.max_anchors),
+        BudgetBreach::AliasAnchorRatio { .. } => "it uses far more aliases than anchors, as an alias bomb does".to_owned(),
+        BudgetBreach::Documents { .. } => "it holds more than one YAML document".to_owned(),
+        BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => "it has too many values".to_owned(),
+        BudgetBreach::ScalarBytes { .. } | BudgetBreach::InputBytes { .. } => "it is too large".to_owned(),
+        other => format!("{other:?}"),
     }
 }
