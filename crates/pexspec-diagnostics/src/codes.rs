@@ -194,7 +194,8 @@ mod tests {
             let name = code.as_str();
             assert!(seen.insert(name), "{name} is registered twice");
             assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{name} is not kebab-case"
             );
             assert_eq!(Code::from_name(name), Some(code));

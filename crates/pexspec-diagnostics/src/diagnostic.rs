@@ -72,14 +72,20 @@ impl Diagnostic {
     /// Puts the primary label on `span`.
     #[must_use]
     pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.primary = Some(Label { span, message: message.into() });
+        self.primary = Some(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
     /// Adds a secondary label on a related place.
     #[must_use]
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.secondary.push(Label { span, message: message.into() });
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 

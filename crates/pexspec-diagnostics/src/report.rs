@@ -32,7 +32,10 @@ pub struct Summary {
 impl Summary {
     /// Counts the findings of `reports`.
     pub fn of(reports: &[FileReport]) -> Self {
-        let mut summary = Summary { files: reports.len(), ..Summary::default() };
+        let mut summary = Summary {
+            files: reports.len(),
+            ..Summary::default()
+        };
         for d in reports.iter().flat_map(|r| &r.diagnostics) {
             match d.severity() {
                 Severity::Error => summary.errors += 1,
@@ -104,7 +107,9 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -112,9 +117,10 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let primary = self.diagnostic.primary().map(|l| {
-            miette::LabeledSpan::new_primary_with_span(Some(l.message.clone()), l.span)
-        });
+        let primary = self
+            .diagnostic
+            .primary()
+            .map(|l| miette::LabeledSpan::new_primary_with_span(Some(l.message.clone()), l.span));
         let secondary = self
             .diagnostic
             .secondary()
@@ -125,8 +131,14 @@ impl miette::Diagnostic for MietteView<'_> {
 }
 
 fn human(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     for report in reports {
         let source = NamedSource::new(report.file.name(), report.file.text().to_owned())
             .with_language("yaml");
@@ -137,7 +149,11 @@ fn human(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result
                 Some(help) => format!("{help}\n{link}"),
                 None => link,
             };
-            let view = MietteView { diagnostic, source: source.clone(), help: Some(help) };
+            let view = MietteView {
+                diagnostic,
+                source: source.clone(),
+                help: Some(help),
+            };
             let mut rendered = String::new();
             handler
                 .render_report(&mut rendered, &view)
@@ -237,7 +253,7 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
         .flat_map(|r| r.diagnostics.iter().map(move |d| (r, d)))
         .map(|(r, d)| {
             let index = Code::ALL.iter().position(|&c| c == d.code()).unwrap_or(0);
-            let uri = r.file.name().replace('\\', "/");
+            let uri = file_uri(r.file.name());
             let location = |span: Span| {
                 json!({"physicalLocation": {
                     "artifactLocation": {"uri": uri},
@@ -288,8 +304,29 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
     })
 }
 
+/// A file name as a SARIF `artifactLocation.uri`: a relative reference for a relative path,
+/// a `file://` URI for an absolute one, percent-encoded either way (RFC 3986).
+fn file_uri(name: &str) -> String {
+    let path = name.replace('\\', "/");
+    let mut out = String::with_capacity(path.len() + 8);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -327,7 +364,10 @@ mod tests {
             .with_primary(Span::new(27, 33), "not a region")
             .with_secondary(Span::new(0, 4), "in this spec")
             .with_help("use a region identifier such as `eu-frankfurt-1`");
-        vec![FileReport { file, diagnostics: vec![d] }]
+        vec![FileReport {
+            file,
+            diagnostics: vec![d],
+        }]
     }
 
     #[test]
@@ -335,9 +375,18 @@ mod tests {
         let doc = json_document(&sample());
         let d = &doc["diagnostics"][0];
         assert_eq!(d["code"], "unknown-region");
-        assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(3), Some(11)));
-        assert_eq!((d["end_line"].as_u64(), d["end_column"].as_u64()), (Some(3), Some(17)));
-        assert_eq!(doc["summary"], json!({"files": 1, "errors": 1, "warnings": 0}));
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(3), Some(11))
+        );
+        assert_eq!(
+            (d["end_line"].as_u64(), d["end_column"].as_u64()),
+            (Some(3), Some(17))
+        );
+        assert_eq!(
+            doc["summary"],
+            json!({"files": 1, "errors": 1, "warnings": 0})
+        );
     }
 
     #[test]
@@ -345,7 +394,10 @@ mod tests {
         let mut out = Vec::new();
         write(Format::Github, &sample(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("::error file=specs/a.yaml,line=3,col=11,"), "{text}");
+        assert!(
+            text.starts_with("::error file=specs/a.yaml,line=3,col=11,"),
+            "{text}"
+        );
         assert!(text.contains("title=pexspec unknown-region::"));
         assert!(text.contains("%0Ahelp"), "newlines are escaped: {text}");
     }
@@ -357,6 +409,9 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("unknown-region"), "{text}");
         assert!(text.contains("specs/a.yaml:3:11"), "{text}");
-        assert!(text.contains("1 file checked: 1 error, 0 warnings"), "{text}");
+        assert!(
+            text.contains("1 file checked: 1 error, 0 warnings"),
+            "{text}"
+        );
     }
 }

@@ -17,7 +17,10 @@ impl Span {
     /// The range `start..end` (swapped if given backwards).
     pub fn new(start: usize, end: usize) -> Self {
         if end < start {
-            Self { start: end, end: start }
+            Self {
+                start: end,
+                end: start,
+            }
         } else {
             Self { start, end }
         }
@@ -25,7 +28,10 @@ impl Span {
 
     /// An empty span at `offset`.
     pub fn point(offset: usize) -> Self {
-        Self { start: offset, end: offset }
+        Self {
+            start: offset,
+            end: offset,
+        }
     }
 
     /// Length in bytes.
@@ -69,7 +75,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Self { name: name.into(), text, line_starts }
+        Self {
+            name: name.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// The name shown to users (the path as given on the command line).
@@ -94,7 +104,10 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
         let line_start = self.line_starts[line - 1];
         let column = self.text[line_start..offset].chars().count() + 1;
         LineCol { line, column }
@@ -130,7 +143,11 @@ impl SourceFile {
                 out.push(ch);
             }
         }
-        Self { name: self.name.clone(), text: out.into(), line_starts: self.line_starts.clone() }
+        Self {
+            name: self.name.clone(),
+            text: out.into(),
+            line_starts: self.line_starts.clone(),
+        }
     }
 }
 
