@@ -1,1 +1,44 @@
-//! Pexip Infinity management API types, client and the Pexip side of the Provider
+//! Pexip Infinity management API types, client and the Pexip side of pexspec: trust of the
+//! Management Node's certificate, the installation wizard's answers, idempotent platform
+//! configuration, Conferencing Node bootstrap, maintenance mode and drain.
+//!
+//! Everything here talks to a Management Node through [`Client`]; none of it knows the
+//! simulator, which builds and parses its requests with its own code.
+
+pub mod client;
+pub mod crypt;
+mod der;
+pub mod ensure;
+pub mod error;
+pub mod node;
+pub mod objects;
+pub mod retry;
+pub mod secret;
+pub mod status;
+pub mod trust;
+pub mod uri;
+pub mod wait;
+pub mod wizard;
+
+pub use client::{Api, Client, ClientOptions, Meta, Page, Resource};
+pub use der::{CertId, cert_id};
+pub use ensure::{Ensured, ensure, ensure_absent, find};
+pub use error::{ErrorClass, PexipError, TrustError};
+pub use node::{
+    BootstrapFile, BootstrapStore, CreatedNode, DrainReport, UploadOptions, UploadReceipt,
+    bootstrap_url, create_worker_vm, drain, ensure_worker_vm, node_status, set_maintenance,
+    upload_bootstrap, wait_synced,
+};
+pub use objects::{
+    Conference, ConferenceAlias, ConferenceAliasSpec, ConferenceSpec, DnsServer, DnsServerSpec,
+    FieldChange, FieldValue, Fields, Licence, LicenceSpec, Managed, NodeRole, NtpServer,
+    NtpServerSpec, SystemLocation, SystemLocationSpec, TlsCertificate, TlsCertificateSpec,
+    WorkerVm, WorkerVmSpec, diff,
+};
+pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
+pub use secret::Secret;
+pub use status::{ConferenceStatus, ManagementVmStatus, ParticipantStatus, WorkerVmStatus};
+pub use trust::{Fingerprint, Trust, TrustHandle, rustls_config};
+pub use uri::ResourceUri;
+pub use wait::WaitOptions;
+pub use wizard::{Answer, WizardInputs, WizardScript, WizardStep, render_wizard, wait_until_ready};

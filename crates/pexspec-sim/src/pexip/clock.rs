@@ -1,0 +1,136 @@
+//! The simulated Management Node's clock: simulated milliseconds derived lazily from a real
+//! clock (wall or tokio), a scale factor and a manual offset kept on disk.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Which real clock drives the simulated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClockSource {
+    /// The system wall clock: separate processes sharing one state directory agree on the time.
+    #[default]
+    Wall,
+    /// `tokio::time::Instant`: follows `tokio::time::pause()` and `advance()`, so an in-process
+    /// test can let minutes of simulated time pass without sleeping.
+    Tokio,
+}
+
+/// The simulated clock. `now_ms(offset)` = anchor + elapsed real time × scale + offset.
+#[derive(Debug, Clone)]
+pub(crate) struct Clock {
+    source: ClockSource,
+    scale: f64,
+    /// Wall: the wall-clock milliseconds at the anchor; Tokio: unused.
+    wall_anchor_ms: i64,
+    /// Simulated milliseconds at the anchor.
+    sim_anchor_ms: i64,
+    tokio_start: tokio::time::Instant,
+}
+
+pub(crate) fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Clock {
+    /// `wall_anchor_ms` / `sim_anchor_ms` come from the state (first start of this state dir).
+    pub(crate) fn new(
+        source: ClockSource,
+        scale: f64,
+        wall_anchor_ms: i64,
+        sim_anchor_ms: i64,
+    ) -> Self {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        let mut clock = Clock {
+            source,
+            scale,
+            wall_anchor_ms,
+            sim_anchor_ms,
+            tokio_start: tokio::time::Instant::now(),
+        };
+        if source == ClockSource::Tokio {
+            // Start the tokio-driven clock where the wall-driven one stands now.
+            clock.sim_anchor_ms = clock.wall_now_ms();
+        }
+        clock
+    }
+
+    fn wall_now_ms(&self) -> i64 {
+        let elapsed = (wall_ms() - self.wall_anchor_ms).max(0);
+        self.sim_anchor_ms + (elapsed as f64 * self.scale) as i64
+    }
+
+    /// Simulated now, in milliseconds since the Unix epoch, plus the manual `offset_ms`.
+    pub(crate) fn now_ms(&self, offset_ms: i64) -> i64 {
+        let base = match self.source {
+            ClockSource::Wall => self.wall_now_ms(),
+            ClockSource::Tokio => {
+                let elapsed = self.tokio_start.elapsed().as_millis() as f64;
+                self.sim_anchor_ms + (elapsed * self.scale) as i64
+            }
+        };
+        base.saturating_add(offset_ms)
+    }
+}
+
+/// A duration in simulated milliseconds.
+pub(crate) fn dur_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Formats simulated milliseconds the way the Pexip API shows times:
+/// `2021-06-15T10:43:34.123000` (UTC, no zone suffix).
+pub(crate) fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}000",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        millis
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_formats_known_instants() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000000");
+        assert_eq!(iso(1_623_753_814_123), "2021-06-15T10:43:34.123000");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000000");
+    }
+
+    #[test]
+    fn scale_multiplies_elapsed_time() {
+        let now = wall_ms();
+        let clock = Clock::new(ClockSource::Wall, 60.0, now - 1000, 5_000);
+        let t = clock.now_ms(0);
+        assert!(t >= 5_000 + 60_000, "{t}");
+        assert_eq!(clock.now_ms(10) - clock.now_ms(0) >= 10, true);
+    }
+}
