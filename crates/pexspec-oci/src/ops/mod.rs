@@ -1,0 +1,9 @@
+//! The typed operations of [`crate::OciClient`], one module per service (oci-api.md §2.2).
+
+mod compute;
+mod identity;
+mod network;
+mod object_storage;
+mod work_requests;
+
+pub use object_storage::PutObjectOptions;
