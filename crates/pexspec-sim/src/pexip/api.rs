@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,6 +39,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/complete-wizard", post(sim_complete_wizard))
         .route("/_sim/conferences", post(sim_conference))
         .route("/_sim/advance", post(sim_advance))
+        .route("/_sim/faults", post(sim_faults))
         .route("/_sim/nodes", get(sim_nodes))
         .route("/_sim/stats", get(sim_stats))
         .with_state(shared)
@@ -92,6 +93,10 @@ async fn gate(State(sh): St, req: Request, next: Next) -> Response {
                 HeaderValue::from_static("Basic realm=\"Pexip Infinity\""),
             );
             return resp;
+        }
+        if let Some(status) = sh.take_fault() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return error(status, "injected fault");
         }
     }
     next.run(req).await
@@ -1048,11 +1053,22 @@ async fn sim_nodes(State(sh): St) -> Response {
     json_response(StatusCode::OK, json!(sh.bootstrap_urls()))
 }
 
-async fn sim_stats(State(sh): St, method: Method) -> Response {
-    let _ = method;
+async fn sim_stats(State(sh): St) -> Response {
     let c = sh.calls.snapshot();
     json_response(
         StatusCode::OK,
         json!({ "get": c.get, "post": c.post, "patch": c.patch, "put": c.put, "delete": c.delete }),
     )
+}
+
+async fn sim_faults(State(sh): St, body: Bytes) -> Response {
+    let statuses: Vec<u16> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("statuses").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| s.as_u64().and_then(|n| u16::try_from(n).ok()))
+        .collect();
+    sh.push_faults(&statuses);
+    json_response(StatusCode::OK, json!({ "queued": statuses.len() }))
 }

@@ -11,6 +11,8 @@
 //! - `POST /_sim/conferences` — `{"node": NAME, "name": CONF, "participants": N,
 //!   "duration_seconds": S}` puts a conference on a node; it ends `S` simulated seconds later.
 //! - `POST /_sim/advance` — `{"seconds": S}` moves the simulated clock forward.
+//! - `POST /_sim/faults` — `{"statuses": [503, 503]}`: the next API calls (after auth) answer
+//!   these statuses, one each, before normal service resumes.
 //! - `GET /_sim/nodes` — node name → bootstrap URL; `GET /_sim/stats` — API calls by method.
 
 mod api;
@@ -209,6 +211,7 @@ pub(crate) struct Shared {
     pub(crate) opts: PexipSimOptions,
     pub(crate) nodes: Mutex<BTreeMap<i64, NodeListener>>,
     pub(crate) calls: Counters,
+    pub(crate) faults: Mutex<std::collections::VecDeque<u16>>,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -225,6 +228,21 @@ impl Shared {
     /// Simulated now (ms since the epoch).
     pub(crate) fn now(&self, store: &store::Store<'_>) -> i64 {
         self.clock.now_ms(store.offset_ms().unwrap_or(0))
+    }
+
+    pub(crate) fn take_fault(&self) -> Option<u16> {
+        match self.faults.lock() {
+            Ok(mut g) => g.pop_front(),
+            Err(p) => p.into_inner().pop_front(),
+        }
+    }
+
+    pub(crate) fn push_faults(&self, statuses: &[u16]) {
+        let mut g = match self.faults.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.extend(statuses.iter().copied());
     }
 
     pub(crate) fn bootstrap_urls(&self) -> BTreeMap<String, String> {
@@ -308,6 +326,11 @@ impl PexipSim {
         api::complete_wizard(&self.shared, &self.shared.opts.wizard)
     }
 
+    /// The next API calls (after auth) answer `statuses`, one each (e.g. `[503, 503]`).
+    pub fn inject_faults(&self, statuses: &[u16]) {
+        self.shared.push_faults(statuses);
+    }
+
     /// A handle that stops this simulator.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
@@ -348,6 +371,7 @@ pub async fn start(opts: PexipSimOptions) -> Result<PexipSim, PexipSimError> {
         opts: opts.clone(),
         nodes: Mutex::new(BTreeMap::new()),
         calls: Counters::default(),
+        faults: Mutex::new(std::collections::VecDeque::new()),
         shutdown: rx.clone(),
     });
     if opts.auto_bootstrap {

@@ -483,7 +483,7 @@ pub(crate) fn validate(
     }
     if existing.is_none() {
         for field in spec.fields {
-            if out.contains_key(field.name) {
+            if out.contains_key(field.name) || errors.contains_key(field.name) {
                 continue;
             }
             match default(field.def) {
