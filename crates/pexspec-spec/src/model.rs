@@ -13,9 +13,11 @@ use crate::{Cidr, IpAddress, Secret, Sp};
 #[schemars(title = "pexspec topology")]
 pub struct Spec {
     /// The version of the spec format. This pexspec reads version `1`.
+    #[schemars(range(min = 1, max = 1))]
     pub version: Sp<u64>,
     /// The stack name: `[a-z][a-z0-9-]{0,31}`. Every OCI resource pexspec creates is tagged
     /// with it (`pexspec-stack`), which is how pexspec finds its own resources again.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]
     pub name: Sp<String>,
     /// How the nodes are reached: `public` (Conferencing Nodes on the internet with public
     /// IPs), `private` (everything behind a site-to-site VPN) or `hybrid` (the Management

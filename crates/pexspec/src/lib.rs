@@ -1,1 +1,63 @@
-//! pexspec: deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML file
+//! pexspec: deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML
+//! file. This crate is the command line: it parses arguments, wires the phases of the
+//! pipeline together, renders their results and picks the exit code. It is the only crate
+//! that prints.
+//!
+//! Exit codes (DESIGN.md §6): 0 success or clean, 1 findings or a failed step, 2 usage or
+//! unreadable input.
+
+mod cli;
+mod lint;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+
+pub use cli::Cli;
+
+/// Success, or a clean spec.
+pub const EXIT_OK: u8 = 0;
+/// Errors found, or a step failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// Bad usage, or input that cannot be read.
+pub const EXIT_USAGE: u8 = 2;
+
+/// What the binary knows of the terminal it runs in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Terminal {
+    /// Whether standard output is a terminal (colour and live progress only then).
+    pub stdout_is_tty: bool,
+    /// Whether `NO_COLOR` is set.
+    pub no_color: bool,
+}
+
+/// Runs the command line `args` (the first is the program name), writing results to `out`
+/// and messages to `err`. Returns the process exit code.
+pub fn run(
+    args: impl IntoIterator<Item = OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    term: Terminal,
+) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let text = if term.stdout_is_tty && !term.no_color {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
+    };
+    let result = cli::dispatch(cli, out, err, term);
+    let _ = out.flush();
+    result
+}

@@ -1,5 +1,20 @@
-//! The `pexspec` command.
+//! The `pexspec` command: wires the standard streams and the terminal to [`pexspec::run`].
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let term = pexspec::Terminal {
+        stdout_is_tty: stdout.is_terminal(),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    };
+    let code = pexspec::run(
+        std::env::args_os(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+        term,
+    );
+    ExitCode::from(code)
 }

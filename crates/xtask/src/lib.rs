@@ -1,1 +1,0 @@
-//! Development tasks: generate and check schemas/ and the book's reference pages
