@@ -39,7 +39,7 @@ pub use ratelimit::{RateLimitConfig, RateLimiter};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use signer::{
     BodySigning, Signer, authorization_header, content_sha256, headers_to_sign, host_of,
-    request_target, signing_string,
+    prepare_headers, request_target, signing_string,
 };
 pub use upload::{
     MAX_PARTS, ObjectLocation, UploadOptions, UploadOutcome, effective_part_size, multipart_md5,

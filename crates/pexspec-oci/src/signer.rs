@@ -113,6 +113,28 @@ pub fn authorization_header(key_id: &str, names: &[&str], signature_b64: &str) -
     )
 }
 
+/// Adds the headers the SDK injects before signing (`date` from `now`, `host`, and for signed
+/// bodies `content-type: application/json`, `content-length`, `x-content-sha256`) where the
+/// caller has not set them, and returns the names to sign.
+pub fn prepare_headers(
+    method: &Method,
+    url: &Url,
+    headers: &mut HeaderMap,
+    body: &[u8],
+    body_signing: BodySigning,
+    now: std::time::SystemTime,
+) -> Result<&'static [&'static str], OciError> {
+    let names = headers_to_sign(method, body_signing)?;
+    set_default(headers, "date", &httpdate::fmt_http_date(now))?;
+    set_default(headers, "host", &host_of(url)?)?;
+    if names.len() > GENERIC.len() {
+        set_default(headers, "content-type", "application/json")?;
+        set_default(headers, "content-length", &body.len().to_string())?;
+        set_default(headers, "x-content-sha256", &content_sha256(body))?;
+    }
+    Ok(names)
+}
+
 /// Signs requests with one API key. Cheap to clone; Debug shows the key id only.
 #[derive(Clone)]
 pub struct Signer {
@@ -179,14 +201,7 @@ impl Signer {
         body_signing: BodySigning,
         now: std::time::SystemTime,
     ) -> Result<(), OciError> {
-        let names = headers_to_sign(method, body_signing)?;
-        set_default(headers, "date", &httpdate::fmt_http_date(now))?;
-        set_default(headers, "host", &host_of(url)?)?;
-        if names.len() > GENERIC.len() {
-            set_default(headers, "content-type", "application/json")?;
-            set_default(headers, "content-length", &body.len().to_string())?;
-            set_default(headers, "x-content-sha256", &content_sha256(body))?;
-        }
+        let names = prepare_headers(method, url, headers, body, body_signing, now)?;
         let text = signing_string(method, url, headers, names)?;
         let signature = STANDARD.encode(self.key.sign_sha256(text.as_bytes())?);
         let auth = authorization_header(&self.key_id, names, &signature);
