@@ -253,7 +253,8 @@ fn sdk_vectors_with_a_2048_bit_key_are_reproduced_byte_for_byte() {
         "key_legacy_aes128.pem",
     ] {
         let other = ApiKey::from_pem(&fixture(file), pass, Path::new(file)).unwrap();
-        let s2 = Signer::new(TENANCY, USER, &other.fingerprint().to_string(), other);
+        let fp = String::from(other.fingerprint());
+        let s2 = Signer::new(TENANCY, USER, &fp, other);
         let v = &vectors[2];
         let mut headers = input_headers(v);
         s2.sign_at(
@@ -289,7 +290,8 @@ fn the_documented_test_key_is_refused_for_signing_but_has_the_documented_fingerp
 #[test]
 fn the_date_is_injected_as_imf_fixdate_and_caller_values_win() {
     let key = ApiKey::from_pem(&fixture("key_pkcs8.pem"), None, Path::new("k")).unwrap();
-    let signer = Signer::new(TENANCY, USER, &key.fingerprint().to_string(), key);
+    let fp = String::from(key.fingerprint());
+    let signer = Signer::new(TENANCY, USER, &fp, key);
     let url = Url::parse("http://127.0.0.1:8080/20160918/vcns?compartmentId=x").unwrap();
     let when = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_389_001_900);
     let mut headers = HeaderMap::new();
