@@ -963,7 +963,7 @@ async fn sim_complete_wizard(State(sh): St, body: Bytes) -> Response {
     }
 }
 
-async fn sim_conference(State(sh): St, body: Bytes) -> Response {
+pub(crate) async fn sim_conference(State(sh): St, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,

@@ -51,6 +51,10 @@ pub enum PexipSimError {
     /// A certificate could not be generated or loaded (class: internal).
     #[error("simulator TLS: {0}")]
     Tls(String),
+    /// A test hook refused the request, e.g. a conference on a node in maintenance mode
+    /// (class: conflict).
+    #[error("the simulator refused: {0}")]
+    Refused(String),
 }
 
 impl PexipSimError {
@@ -329,6 +333,38 @@ impl PexipSim {
     /// The next API calls (after auth) answer `statuses`, one each (e.g. `[503, 503]`).
     pub fn inject_faults(&self, statuses: &[u16]) {
         self.shared.push_faults(statuses);
+    }
+
+    /// Puts a conference with `participants` on node `node`; it ends after `duration`
+    /// (simulated). Refused while the node is not synced or is in maintenance mode.
+    pub async fn start_conference(
+        &self,
+        node: &str,
+        name: &str,
+        participants: u32,
+        duration: Duration,
+    ) -> Result<(), PexipSimError> {
+        let body = serde_json::json!({
+            "node": node, "name": name, "participants": participants,
+            "duration_seconds": duration.as_secs_f64(),
+        });
+        let resp = api::sim_conference(
+            axum::extract::State(self.shared.clone()),
+            body.to_string().into(),
+        )
+        .await;
+        if resp.status() == axum::http::StatusCode::CREATED {
+            return Ok(());
+        }
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| status.to_string());
+        Err(PexipSimError::Refused(message))
     }
 
     /// A handle that stops this simulator.
