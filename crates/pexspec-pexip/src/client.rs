@@ -328,6 +328,16 @@ impl Client {
         path: &str,
         body: Option<&Body>,
     ) -> Result<Reply, PexipError> {
+        self.send_counted(method, path, body).await.0
+    }
+
+    /// [`Client::send`], also telling how many attempts it took.
+    async fn send_counted(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Body>,
+    ) -> (Result<Reply, PexipError>, u32) {
         let url = format!("{}{}", self.base, path);
         let idempotent = method != Method::POST;
         let mut attempt: u32 = 0;
@@ -345,7 +355,7 @@ impl Client {
             let (err, retryable, wait_hint) = match req.send().await {
                 Err(e) => {
                     if let Some(failure) = self.trust.take_failure() {
-                        return Err(PexipError::Trust(failure));
+                        return (Err(PexipError::Trust(failure)), attempt);
                     }
                     let retryable = idempotent || e.is_connect();
                     (
@@ -371,14 +381,17 @@ impl Client {
                                 self.pause(attempt, None).await;
                                 continue;
                             }
-                            return Err(err);
+                            return (Err(err), attempt);
                         }
                     };
                     if status.is_success() {
-                        return Ok(Reply {
-                            headers,
-                            body: bytes,
-                        });
+                        return (
+                            Ok(Reply {
+                                headers,
+                                body: bytes,
+                            }),
+                            attempt,
+                        );
                     }
                     let err = self.status_error(&method, path, status, &headers, &bytes);
                     let retryable = match status.as_u16() {
@@ -390,7 +403,7 @@ impl Client {
                 }
             };
             if !retryable || attempt >= self.retry.max_attempts {
-                return Err(err);
+                return (Err(err), attempt);
             }
             self.pause(attempt, wait_hint).await;
         }
@@ -398,9 +411,8 @@ impl Client {
 
     async fn pause(&self, attempt: u32, at_least: Option<Duration>) {
         let delay = self.retry.delay(attempt, rand::random::<f64>());
-        let delay = at_least.map_or(delay, |min| {
-            delay.max(min.min(self.retry.max_delay.max(min)))
-        });
+        // Honour `Retry-After`, up to five minutes.
+        let delay = at_least.map_or(delay, |min| delay.max(min.min(Duration::from_secs(300))));
         self.sleeper.sleep(delay).await;
     }
 
@@ -541,12 +553,11 @@ impl Client {
 
     /// Deletes an object. An object already gone is not an error after a retried attempt.
     pub async fn delete(&self, uri: &ResourceUri) -> Result<(), PexipError> {
-        let before = self.requests_sent();
-        match self.send(Method::DELETE, uri.as_str(), None).await {
-            Ok(_) => Ok(()),
+        match self.send_counted(Method::DELETE, uri.as_str(), None).await {
+            (Ok(_), _) => Ok(()),
             // A 404 after a retry: an earlier attempt deleted it and its answer was lost.
-            Err(PexipError::NotFound { .. }) if self.requests_sent() > before + 1 => Ok(()),
-            Err(e) => Err(e),
+            (Err(PexipError::NotFound { .. }), attempts) if attempts > 1 => Ok(()),
+            (Err(e), _) => Err(e),
         }
     }
 }

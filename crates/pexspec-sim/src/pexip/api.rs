@@ -1,6 +1,9 @@
 //! The simulated management API: routes, basic auth, the wizard gate, configuration CRUD with
 //! the real status codes and bodies, the status resources, and the `/_sim/` test hooks.
 
+// A rejected request is a whole HTTP response; boxing it would buy nothing here.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,6 +21,9 @@ use super::store::{NodeRow, Store};
 use super::{PexipSimError, Shared, SimWizard, node, tls, x509};
 
 type St = State<Arc<Shared>>;
+
+/// A database step that may reject the request with a response.
+type Outcome<T> = Result<Result<T, Response>, PexipSimError>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -452,7 +458,7 @@ async fn create_config(State(sh): St, Path(kind): Path<String>, body: Bytes) -> 
         Plain(String),
         Node { uri: String, id: i64, xml: String },
     }
-    let created = sh.with_db(|s| -> Result<Result<Created, Response>, PexipSimError> {
+    let created = sh.with_db(|s| -> Outcome<Created> {
         let others = s.list(spec.name)?;
         let mut obj = match schema::validate(spec, &body, None, &others, None, &DbRefs(s)) {
             Ok(o) => o,
@@ -581,64 +587,61 @@ async fn update(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let result = sh.with_db(
-        |s| -> Result<Result<Option<(i64, Map<String, Value>)>, Response>, PexipSimError> {
-            let Some(id) = find_id(s, spec, &path_id)? else {
-                return Ok(Ok(None));
-            };
-            let current = s
-                .get(spec.name, id)?
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
-            let others = s.list(spec.name)?;
-            // PUT replaces every writable field: start from defaults, keep computed fields.
-            let base = if full {
-                let mut m = current.clone();
-                for f in spec.fields {
-                    m.remove(f.name);
-                }
-                let defaults =
-                    match schema::validate(spec, &body, None, &others, Some(id), &DbRefs(s)) {
-                        Ok(d) => d,
-                        Err(errors) => {
-                            return Ok(Err(json_response(
-                                StatusCode::BAD_REQUEST,
-                                schema::error_body(spec.name, &errors),
-                            )));
-                        }
-                    };
-                m.extend(defaults);
-                m
-            } else {
-                current.clone()
-            };
-            let mut obj =
-                match schema::validate(spec, &body, Some(&base), &others, Some(id), &DbRefs(s)) {
-                    Ok(o) => o,
-                    Err(errors) => {
-                        return Ok(Err(json_response(
-                            StatusCode::BAD_REQUEST,
-                            schema::error_body(spec.name, &errors),
-                        )));
-                    }
-                };
-            if spec.name == "tls_certificate"
-                && obj.get("certificate") != current.get("certificate")
-            {
-                if let Err(r) = certificate_fields(&mut obj) {
-                    return Ok(Err(r));
-                }
+    let result = sh.with_db(|s| -> Outcome<Option<(i64, Map<String, Value>)>> {
+        let Some(id) = find_id(s, spec, &path_id)? else {
+            return Ok(Ok(None));
+        };
+        let current = s
+            .get(spec.name, id)?
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        let others = s.list(spec.name)?;
+        // PUT replaces every writable field: start from defaults, keep computed fields.
+        let base = if full {
+            let mut m = current.clone();
+            for f in spec.fields {
+                m.remove(f.name);
             }
-            s.replace(spec.name, id, &Value::Object(obj.clone()))?;
-            Ok(Ok(Some((id, obj))))
-        },
-    );
+            let defaults = match schema::validate(spec, &body, None, &others, Some(id), &DbRefs(s))
+            {
+                Ok(d) => d,
+                Err(errors) => {
+                    return Ok(Err(json_response(
+                        StatusCode::BAD_REQUEST,
+                        schema::error_body(spec.name, &errors),
+                    )));
+                }
+            };
+            m.extend(defaults);
+            m
+        } else {
+            current.clone()
+        };
+        let mut obj =
+            match schema::validate(spec, &body, Some(&base), &others, Some(id), &DbRefs(s)) {
+                Ok(o) => o,
+                Err(errors) => {
+                    return Ok(Err(json_response(
+                        StatusCode::BAD_REQUEST,
+                        schema::error_body(spec.name, &errors),
+                    )));
+                }
+            };
+        if spec.name == "tls_certificate"
+            && obj.get("certificate") != current.get("certificate")
+            && let Err(r) = certificate_fields(&mut obj)
+        {
+            return Ok(Err(r));
+        }
+        s.replace(spec.name, id, &Value::Object(obj.clone()))?;
+        Ok(Ok(Some((id, obj))))
+    });
     match result {
         Ok(Ok(Some((id, obj)))) => {
-            if spec.name == "worker_vm" {
-                if let Some(name) = obj.get("name").and_then(Value::as_str) {
-                    node::rename_listener(&sh, id, name);
-                }
+            if spec.name == "worker_vm"
+                && let Some(name) = obj.get("name").and_then(Value::as_str)
+            {
+                node::rename_listener(&sh, id, name);
             }
             let status = if full {
                 StatusCode::NO_CONTENT
@@ -657,74 +660,70 @@ async fn delete_config(State(sh): St, Path((kind, path_id)): Path<(String, Strin
     let Some(spec) = schema::kind(&kind) else {
         return not_found();
     };
-    let result = sh.with_db(
-        |s| -> Result<Result<Option<i64>, Response>, PexipSimError> {
-            let Some(id) = find_id(s, spec, &path_id)? else {
-                return Ok(Ok(None));
-            };
-            let me = schema::uri(spec.name, id);
-            match spec.name {
-                "system_location" => {
-                    let users: Vec<String> = s
-                        .list("worker_vm")?
-                        .into_iter()
-                        .filter(|(_, v)| {
-                            v.get("system_location").and_then(Value::as_str) == Some(me.as_str())
-                        })
-                        .filter_map(|(_, v)| {
-                            v.get("name").and_then(Value::as_str).map(str::to_owned)
-                        })
-                        .collect();
-                    if !users.is_empty() {
-                        return Ok(Err(error(
-                            StatusCode::BAD_REQUEST,
-                            format!(
-                                "This system location is used by the Conferencing Nodes: {}",
-                                users.join(", ")
-                            ),
-                        )));
-                    }
+    let result = sh.with_db(|s| -> Outcome<Option<i64>> {
+        let Some(id) = find_id(s, spec, &path_id)? else {
+            return Ok(Ok(None));
+        };
+        let me = schema::uri(spec.name, id);
+        match spec.name {
+            "system_location" => {
+                let users: Vec<String> = s
+                    .list("worker_vm")?
+                    .into_iter()
+                    .filter(|(_, v)| {
+                        v.get("system_location").and_then(Value::as_str) == Some(me.as_str())
+                    })
+                    .filter_map(|(_, v)| v.get("name").and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                if !users.is_empty() {
+                    return Ok(Err(error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "This system location is used by the Conferencing Nodes: {}",
+                            users.join(", ")
+                        ),
+                    )));
                 }
-                "conference" => {
-                    for (aid, alias) in s.list("conference_alias")? {
-                        if alias.get("conference").and_then(Value::as_str) == Some(me.as_str()) {
-                            s.delete("conference_alias", aid)?;
-                        }
-                    }
-                }
-                "dns_server" | "ntp_server" => {
-                    let field = if spec.name == "dns_server" {
-                        "dns_servers"
-                    } else {
-                        "ntp_servers"
-                    };
-                    for (lid, mut loc) in s.list("system_location")? {
-                        if let Some(Value::Array(items)) = loc.get_mut(field) {
-                            let before = items.len();
-                            items.retain(|v| v.as_str() != Some(me.as_str()));
-                            if items.len() != before {
-                                s.replace("system_location", lid, &loc)?;
-                            }
-                        }
-                    }
-                }
-                "tls_certificate" => {
-                    for (nid, mut vm) in s.list("worker_vm")? {
-                        if vm.get("tls_certificate").and_then(Value::as_str) == Some(me.as_str()) {
-                            if let Some(o) = vm.as_object_mut() {
-                                o.insert("tls_certificate".into(), Value::Null);
-                            }
-                            s.replace("worker_vm", nid, &vm)?;
-                        }
-                    }
-                }
-                "worker_vm" => s.delete_node(id)?,
-                _ => {}
             }
-            s.delete(spec.name, id)?;
-            Ok(Ok(Some(id)))
-        },
-    );
+            "conference" => {
+                for (aid, alias) in s.list("conference_alias")? {
+                    if alias.get("conference").and_then(Value::as_str) == Some(me.as_str()) {
+                        s.delete("conference_alias", aid)?;
+                    }
+                }
+            }
+            "dns_server" | "ntp_server" => {
+                let field = if spec.name == "dns_server" {
+                    "dns_servers"
+                } else {
+                    "ntp_servers"
+                };
+                for (lid, mut loc) in s.list("system_location")? {
+                    if let Some(Value::Array(items)) = loc.get_mut(field) {
+                        let before = items.len();
+                        items.retain(|v| v.as_str() != Some(me.as_str()));
+                        if items.len() != before {
+                            s.replace("system_location", lid, &loc)?;
+                        }
+                    }
+                }
+            }
+            "tls_certificate" => {
+                for (nid, mut vm) in s.list("worker_vm")? {
+                    if vm.get("tls_certificate").and_then(Value::as_str) == Some(me.as_str()) {
+                        if let Some(o) = vm.as_object_mut() {
+                            o.insert("tls_certificate".into(), Value::Null);
+                        }
+                        s.replace("worker_vm", nid, &vm)?;
+                    }
+                }
+            }
+            "worker_vm" => s.delete_node(id)?,
+            _ => {}
+        }
+        s.delete(spec.name, id)?;
+        Ok(Ok(Some(id)))
+    });
     match result {
         Ok(Ok(Some(id))) => {
             if spec.name == "worker_vm" {
@@ -910,11 +909,11 @@ pub(crate) fn complete_wizard(sh: &Shared, wizard: &SimWizard) -> Result<(), Pex
             for address in addresses {
                 let id = s.next_id(kind)?;
                 let mut obj = json!({ "address": address, "description": "" });
-                if kind == "ntp_server" {
-                    if let Some(o) = obj.as_object_mut() {
-                        o.insert("key".into(), json!(""));
-                        o.insert("key_id".into(), Value::Null);
-                    }
+                if kind == "ntp_server"
+                    && let Some(o) = obj.as_object_mut()
+                {
+                    o.insert("key".into(), json!(""));
+                    o.insert("key_id".into(), Value::Null);
                 }
                 s.insert(kind, id, &obj)?;
             }
@@ -990,7 +989,7 @@ pub(crate) async fn sim_conference(State(sh): St, body: Bytes) -> Response {
         .and_then(Value::as_f64)
         .unwrap_or(600.0)
         .max(0.0);
-    let result = sh.with_db(|s| -> Result<Result<Value, Response>, PexipSimError> {
+    let result = sh.with_db(|s| -> Outcome<Value> {
         let Some((id, vm)) = s
             .list("worker_vm")?
             .into_iter()
