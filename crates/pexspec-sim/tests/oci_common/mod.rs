@@ -264,3 +264,70 @@ pub async fn manual_sim() -> (pexspec_sim::RunningSim, Client) {
 pub fn advance(sim: &pexspec_sim::RunningSim, secs: u64) {
     sim.clock().advance(std::time::Duration::from_secs(secs));
 }
+
+/// A VCN with a public subnet, ready for instances.
+pub async fn network(c: &Client, sim: &pexspec_sim::RunningSim, comp: &str) -> (String, String) {
+    let vcn = c
+        .post("/20160918/vcns", serde_json::json!({"compartmentId": comp, "cidrBlocks": ["10.0.0.0/16"], "displayName": "v", "dnsLabel": "v"}))
+        .await;
+    assert_eq!(vcn.status, 200, "{:?}", vcn.json);
+    assert_eq!(vcn.json["lifecycleState"], "PROVISIONING");
+    let early = c
+        .post(
+            "/20160918/subnets",
+            serde_json::json!({"compartmentId": comp, "vcnId": vcn.id(), "cidrBlock": "10.0.0.0/24"}),
+        )
+        .await;
+    assert_eq!((early.status, early.code()), (409, "IncorrectState"));
+    advance(sim, 5);
+    assert_eq!(
+        c.get(&format!("/20160918/vcns/{}", vcn.id())).await.json["lifecycleState"],
+        "AVAILABLE"
+    );
+    let sub = c
+        .post("/20160918/subnets", serde_json::json!({"compartmentId": comp, "vcnId": vcn.id(), "cidrBlock": "10.0.0.0/24", "dnsLabel": "pub"}))
+        .await;
+    assert_eq!(sub.status, 200, "{:?}", sub.json);
+    assert_eq!(sub.json["routeTableId"], vcn.json["defaultRouteTableId"]);
+    assert_eq!(sub.json["virtualRouterIp"], "10.0.0.1");
+    advance(sim, 5);
+    (vcn.id(), sub.id())
+}
+
+/// Uploads an object and imports it as an image; returns (image id, work request id).
+pub async fn import_image(c: &Client, comp: &str, object: Option<&str>) -> (Value, String) {
+    let ns = c.get("/n").await.json.as_str().unwrap().to_string();
+    let b = c
+        .post(
+            &format!("/n/{ns}/b"),
+            serde_json::json!({"name": "images", "compartmentId": comp}),
+        )
+        .await;
+    assert!(b.status == 200 || b.code() == "BucketAlreadyExists");
+    if let Some(o) = object {
+        let put = c
+            .raw(
+                "PUT",
+                &format!("/n/{ns}/b/images/o/{o}"),
+                Some(vec![7u8; 3 << 20]),
+                "application/octet-stream",
+                &[],
+                Signing::GenericOnly,
+            )
+            .await;
+        assert_eq!(put.status, 200);
+    }
+    let img = c
+        .post(
+            "/20160918/images",
+            serde_json::json!({"compartmentId": comp, "displayName": "pexip", "launchMode": "PARAVIRTUALIZED",
+                   "imageSourceDetails": {"sourceType": "objectStorageTuple", "namespaceName": ns, "bucketName": "images",
+                                          "objectName": "pexip.vmdk", "sourceImageType": "VMDK", "operatingSystem": "Linux"}}),
+        )
+        .await;
+    assert_eq!(img.status, 200, "{:?}", img.json);
+    let wr = img
+        .header("opc-work-request-id")
+        .expect("CreateImage returns a work request");
+    (img.json, wr)
+}
