@@ -25,6 +25,9 @@ const LABEL_MAX: usize = 63;
 const FQDN_MAX: usize = 253;
 /// At most this many nodes of the other role get a label in `location-mixed-roles`.
 const MIXED_LABELS: usize = 3;
+/// At most this many distinct unknown names get a did-you-mean (each costs a pass over the
+/// declared names), so a spec of thousands of typos stays linear.
+const MAX_GUESSES: usize = 64;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>) {
     management_node(ctx);
@@ -457,9 +460,15 @@ fn unresolved<'a>(
         if declared.contains(name) {
             continue;
         }
-        let guess = *guesses
-            .entry(name)
-            .or_insert_with(|| did_you_mean(name, &reference.declared));
+        let guess = match guesses.get(name) {
+            Some(&guess) => guess,
+            None if guesses.len() < MAX_GUESSES => {
+                let guess = did_you_mean(name, &reference.declared);
+                guesses.insert(name, guess);
+                guess
+            }
+            None => None,
+        };
         let help = match guess {
             Some(g) => format!("did you mean `{g}`?"),
             None if reference.declared.is_empty() => reference.when_none.to_owned(),

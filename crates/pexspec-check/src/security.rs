@@ -2,10 +2,11 @@
 //! rules), stateless rules, port ranges, and public IPs against the deployment mode.
 //!
 //! "Anywhere" is a source with prefix length 0 (`0.0.0.0/0` or `::/0`). A rule opens
-//! TCP 22 (SSH) or TCP 8443 (the administration interface) when its protocol is `tcp` or
-//! `all` and its ports cover the port; a `tcp` rule without `ports` covers every port, as an
-//! OCI rule without a destination port range does. `management_station` is the source of
-//! pexspec's own rules for SSH, 8443 and ICMP, so a station of `0.0.0.0/0` opens all three.
+//! TCP 22 (SSH) or TCP 8443 (the administration port, where a new Conferencing Node takes
+//! its configuration file) when its protocol is `tcp` or `all` and its ports cover the port;
+//! a `tcp` rule without `ports` covers every port, as an OCI rule without a destination port
+//! range does. `management_station` is the source of pexspec's own rules for SSH, 8443 and
+//! ICMP, so a station of `0.0.0.0/0` opens all three.
 
 use std::fmt;
 
@@ -17,7 +18,8 @@ use crate::Ctx;
 
 /// TCP port of SSH.
 const SSH_PORT: u16 = 22;
-/// TCP port of the Pexip administration web interface.
+/// TCP port of the nodes' administration page, where a new Conferencing Node takes its
+/// configuration file.
 const ADMIN_PORT: u16 = 8443;
 /// `management-station-broad` for IPv4: a prefix shorter than this is broad.
 const BROAD_V4: u8 = 16;
@@ -131,7 +133,7 @@ const GUARDED: [Guarded; 2] = [
     Guarded {
         port: ADMIN_PORT,
         code: Code::AdminOpenToWorld,
-        what: "the administration interface (TCP 8443)",
+        what: "the administration port (TCP 8443)",
     },
 ];
 
@@ -197,7 +199,7 @@ fn management_station_broad(ctx: &mut Ctx<'_>) {
         Diagnostic::new(
             Code::ManagementStationBroad,
             format!(
-                "`management_station` `{net}` is broader than a /{bound}: SSH, the administration interface and ICMP are open to all of it"
+                "`management_station` `{net}` is broader than a /{bound}: SSH, the administration port 8443 and ICMP are open to all of it"
             ),
         )
         .with_primary(station.span, label)
