@@ -130,6 +130,36 @@ pub(crate) fn http_client(
     Ok((http, handle))
 }
 
+/// Connects to `base_url` without sending any credential and returns the SHA-256 fingerprint
+/// of the certificate presented: the first step of trust on first use, to show the operator
+/// (and store) before the admin password is ever sent.
+pub async fn probe_fingerprint(
+    base_url: &str,
+    timeout: Duration,
+) -> Result<Fingerprint, PexipError> {
+    let base = base_url.trim_end_matches('/');
+    if !base.starts_with("https://") {
+        return Err(PexipError::Config(format!(
+            "the URL `{base}` must start with `https://`"
+        )));
+    }
+    let (http, trust) = http_client(&Trust::FirstUse, timeout)?;
+    let url = format!("{base}/api/admin/");
+    // Any HTTP answer (401 included) means the handshake completed.
+    let sent = http.get(&url).send().await;
+    match (trust.observed(), sent) {
+        (Some(fp), _) => Ok(fp),
+        (None, Err(e)) => Err(PexipError::Network {
+            url,
+            message: chain(&e),
+        }),
+        (None, Ok(_)) => Err(PexipError::Network {
+            url,
+            message: "no certificate was presented".into(),
+        }),
+    }
+}
+
 /// The error text of a reqwest failure with its causes.
 pub(crate) fn chain(e: &reqwest::Error) -> String {
     let mut text = e.to_string();

@@ -20,14 +20,14 @@ pub mod uri;
 pub mod wait;
 pub mod wizard;
 
-pub use client::{Api, Client, ClientOptions, Meta, Page, Resource};
+pub use client::{Api, Client, ClientOptions, Meta, Page, Resource, probe_fingerprint};
 pub use der::{CertId, cert_id};
 pub use ensure::{Ensured, ensure, ensure_absent, find};
 pub use error::{ErrorClass, PexipError, TrustError};
 pub use node::{
-    BootstrapFile, BootstrapStore, CreatedNode, DrainReport, UploadOptions, UploadReceipt,
-    bootstrap_url, create_worker_vm, drain, ensure_worker_vm, node_status, set_maintenance,
-    upload_bootstrap, wait_synced,
+    BootstrapFile, BootstrapSink, BootstrapStore, CreatedNode, DrainReport, UploadOptions,
+    UploadReceipt, bootstrap_url, create_worker_vm, drain, ensure_worker_vm, node_status,
+    set_maintenance, upload_bootstrap, wait_synced,
 };
 pub use objects::{
     Conference, ConferenceAlias, ConferenceAliasSpec, ConferenceSpec, DnsServer, DnsServerSpec,

@@ -180,13 +180,28 @@ impl BootstrapStore {
     }
 }
 
-/// A node just created, its bootstrap file already on disk.
+/// Where a bootstrap file goes the moment the create answers: durable storage, written
+/// before the create returns. [`BootstrapStore`] is the file implementation; an executor
+/// can write it into its journal instead.
+pub trait BootstrapSink: Send + Sync {
+    /// Stores `file` durably; returns where (for messages). Must not return before the data
+    /// is on disk.
+    fn persist(&self, file: &BootstrapFile) -> Result<String, PexipError>;
+}
+
+impl BootstrapSink for BootstrapStore {
+    fn persist(&self, file: &BootstrapFile) -> Result<String, PexipError> {
+        self.save(file).map(|p| p.display().to_string())
+    }
+}
+
+/// A node just created, its bootstrap file already stored.
 #[derive(Debug, Clone)]
 pub struct CreatedNode {
     /// The configuration object.
     pub node: WorkerVm,
-    /// Where its bootstrap file was stored.
-    pub bootstrap_path: PathBuf,
+    /// Where its bootstrap file was stored (what [`BootstrapSink::persist`] said).
+    pub stored_at: String,
 }
 
 /// Creates the `worker_vm` (`MANUAL-PROVISION-ONLY`, SSH password hashed) and writes the
@@ -195,7 +210,7 @@ pub struct CreatedNode {
 pub async fn create_worker_vm(
     client: &Client,
     spec: &WorkerVmSpec,
-    store: &BootstrapStore,
+    store: &dyn BootstrapSink,
 ) -> Result<CreatedNode, PexipError> {
     let body = spec.create_body()?;
     let (location, bytes) = client.post(WorkerVm::KIND, &body).await?;
@@ -209,7 +224,7 @@ pub async fn create_worker_vm(
         });
     }
     let file = BootstrapFile::new(&spec.name, bytes);
-    let bootstrap_path = store.save(&file).map_err(|e| match e {
+    let stored_at = store.persist(&file).map_err(|e| match e {
         PexipError::Io { path, message } => PexipError::Io {
             path,
             message: format!(
@@ -220,10 +235,7 @@ pub async fn create_worker_vm(
         other => other,
     })?;
     let node = read_back(client, spec, location.as_ref()).await?;
-    Ok(CreatedNode {
-        node,
-        bootstrap_path,
-    })
+    Ok(CreatedNode { node, stored_at })
 }
 
 /// Ensures the `worker_vm`: creates it (see [`create_worker_vm`]) if absent, PATCHes the fields
@@ -232,7 +244,7 @@ pub async fn create_worker_vm(
 pub async fn ensure_worker_vm(
     client: &Client,
     spec: &WorkerVmSpec,
-    store: &BootstrapStore,
+    store: &dyn BootstrapSink,
 ) -> Result<Ensured<WorkerVm>, PexipError> {
     match find(client, spec).await? {
         None => Ok(Ensured::Created(

@@ -63,8 +63,17 @@ impl PartialEq for Secret {
 impl Eq for Secret {}
 
 impl<'de> Deserialize<'de> for Secret {
+    /// Reads a string, a number or null; anything else is refused without quoting the value
+    /// (a serde error would otherwise put it in a message).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Option::<String>::deserialize(d).map(|v| Secret(v.unwrap_or_default()))
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(Secret::default()),
+            serde_json::Value::String(s) => Ok(Secret(s)),
+            serde_json::Value::Number(n) => Ok(Secret(n.to_string())),
+            _ => Err(serde::de::Error::custom(
+                "a secret field holds neither text nor a number",
+            )),
+        }
     }
 }
 
@@ -93,5 +102,15 @@ mod tests {
         assert_ne!(s, Secret::from("hunter3"));
         assert!(s.fingerprint().starts_with("sha256:"));
         assert!(!s.fingerprint().contains("hunter2"));
+    }
+
+    #[test]
+    fn reads_without_quoting() {
+        let s: Secret = serde_json::from_str("1234").unwrap();
+        assert_eq!(s.expose(), "1234");
+        let err = serde_json::from_str::<Secret>(r#"["9876"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("9876"), "{err}");
     }
 }

@@ -72,6 +72,10 @@ async fn create_store_upload_and_sync() {
         .await
         .unwrap();
     assert_eq!(created.node.name, "pexconf01");
+    assert_eq!(
+        created.stored_at,
+        store.path("pexconf01").display().to_string()
+    );
     assert_eq!(created.node.deployment_type, "MANUAL-PROVISION-ONLY");
     assert_eq!(
         created.node.alternative_fqdn.as_deref(),
@@ -85,7 +89,7 @@ async fn create_store_upload_and_sync() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&created.bootstrap_path)
+        let mode = std::fs::metadata(store.path("pexconf01"))
             .unwrap()
             .permissions()
             .mode();

@@ -143,3 +143,15 @@ async fn a_certificate_changed_after_first_use_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_probe_reads_the_fingerprint_without_credentials() {
+    let env = common::env().await;
+    let fp = probe_fingerprint(env.sim.base_url(), std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(fp.to_string(), env.sim.fingerprint());
+    // Then pin what was shown.
+    let client = common::client(&env.sim, Trust::Pinned(fp));
+    client.list::<DnsServer>(&[]).await.unwrap();
+}
