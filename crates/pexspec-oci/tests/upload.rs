@@ -30,10 +30,13 @@ struct Part {
     etag: String,
 }
 
+/// An object: data, `content-md5` (single put), `opc-multipart-md5` (committed upload).
+type Object = (Vec<u8>, Option<String>, Option<String>);
+
 #[derive(Debug, Default)]
 struct Store {
     /// name → (data, content-md5 for single puts, multipart md5 for committed uploads).
-    objects: BTreeMap<String, (Vec<u8>, Option<String>, Option<String>)>,
+    objects: BTreeMap<String, Object>,
     /// upload id → (object, creation order, parts).
     uploads: BTreeMap<String, (String, u32, BTreeMap<u32, Part>)>,
     next: u32,
