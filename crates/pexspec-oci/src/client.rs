@@ -119,7 +119,7 @@ pub(crate) struct Request {
 pub(crate) enum Body {
     Empty,
     Json(Bytes),
-    Raw(Bytes, &'static str),
+    Raw(Bytes, String),
 }
 
 impl Request {
@@ -394,7 +394,8 @@ impl OciClient {
                         Some(after) => after.min(policy.max_retry_after),
                         None => policy.backoff(attempt, self.random_unit()),
                     };
-                    if clock.now().saturating_sub(start) + delay > policy.max_elapsed {
+                    if clock.now().saturating_sub(start).saturating_add(delay) > policy.max_elapsed
+                    {
                         return Err(err);
                     }
                     clock.sleep(delay).await;
@@ -443,7 +444,10 @@ impl OciClient {
                 b.clone()
             }
             Body::Raw(b, content_type) => {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_str(content_type).map_err(|_| bad_header("content-type"))?,
+                );
                 b.clone()
             }
         };

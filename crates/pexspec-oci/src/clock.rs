@@ -67,7 +67,7 @@ impl ManualClock {
     /// Moves time forward without recording a sleep.
     pub fn advance(&self, by: Duration) {
         if let Ok(mut s) = self.state.lock() {
-            s.0 += by;
+            s.0 = s.0.saturating_add(by);
         }
     }
 
@@ -84,7 +84,7 @@ impl Clock for ManualClock {
 
     fn sleep(&self, duration: Duration) -> SleepFuture<'_> {
         if let Ok(mut s) = self.state.lock() {
-            s.0 += duration;
+            s.0 = s.0.saturating_add(duration);
             s.1.push(duration);
         }
         Box::pin(tokio::task::yield_now())

@@ -115,7 +115,7 @@ pub async fn wait_for_work_request(
             }
             _ => {}
         }
-        if waited + interval > poll.timeout {
+        if waited.saturating_add(interval) > poll.timeout {
             return Err(OciError::Timeout {
                 operation: "GetWorkRequest",
                 waited_secs: waited.as_secs(),
@@ -126,9 +126,9 @@ pub async fn wait_for_work_request(
             });
         }
         clock.sleep(interval).await;
-        interval = interval
-            .mul_f64(1.5)
-            .min(poll.max_interval.max(poll.initial_interval));
+        let grown =
+            Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).unwrap_or(Duration::MAX);
+        interval = grown.min(poll.max_interval.max(poll.initial_interval));
     }
 }
 

@@ -206,7 +206,10 @@ impl OciClient {
         }
         r.body = Body::Raw(
             data,
-            options.content_type.unwrap_or("application/octet-stream"),
+            options
+                .content_type
+                .unwrap_or("application/octet-stream")
+                .to_string(),
         );
         r.body_signing = BodySigning::Excluded;
         r.upload = true;
@@ -317,7 +320,7 @@ impl OciClient {
         .query("uploadPartNum", part_number.to_string())
         .header("content-md5", md5.clone())
         .header("expect", "100-continue");
-        r.body = Body::Raw(data, "application/octet-stream");
+        r.body = Body::Raw(data, "application/octet-stream".to_string());
         r.body_signing = BodySigning::Excluded;
         r.upload = true;
         let resp = self.execute(&r).await?;
