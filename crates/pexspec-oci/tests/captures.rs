@@ -746,3 +746,27 @@ async fn identity_and_public_ip_paths() {
     assert_eq!(rec.header("if-match"), Some("e1"));
     assert_eq!(updated.lifecycle_state, LifecycleState::Assigning);
 }
+
+#[tokio::test]
+async fn drg_attachment_in_the_network_details_form() {
+    let (server, client) = setup().await;
+    let details = CreateDrgAttachmentDetails {
+        drg_id: "ocid1.drg.oc1.eu-frankfurt-1.aaaa1".into(),
+        display_name: Some("pexdocs-eu-frankfurt-1-vcn-attachment".into()),
+        network_details: Some(DrgAttachmentNetworkDetails::vcn(
+            "ocid1.vcn.oc1.eu-frankfurt-1.aaaa1",
+        )),
+        freeform_tags: pexspec_tags("pexdocs", "drg_attachment[eu-frankfurt-1]"),
+        ..CreateDrgAttachmentDetails::default()
+    };
+    client
+        .create_drg_attachment(&details, Some("t"))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last().json(),
+        json!({"drgId": "ocid1.drg.oc1.eu-frankfurt-1.aaaa1", "displayName": "pexdocs-eu-frankfurt-1-vcn-attachment",
+               "networkDetails": {"type": "VCN", "id": "ocid1.vcn.oc1.eu-frankfurt-1.aaaa1"},
+               "freeformTags": {"pexspec-stack": "pexdocs", "pexspec-address": "drg_attachment[eu-frankfurt-1]"}})
+    );
+}

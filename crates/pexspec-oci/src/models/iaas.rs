@@ -1165,7 +1165,32 @@ pub struct Drg {
     pub etag: Option<String>,
 }
 
-/// `CreateDrgAttachmentDetails` (the classic `vcnId` form).
+/// `DrgAttachmentNetworkCreateDetails`: what a DRG attachment connects (`type` `VCN` here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrgAttachmentNetworkDetails {
+    /// `VCN` (also `IPSEC_TUNNEL`, `VIRTUAL_CIRCUIT`, `REMOTE_PEERING_CONNECTION`).
+    #[serde(rename = "type")]
+    pub network_type: String,
+    /// The attached network's OCID.
+    pub id: String,
+    /// The VCN route table for traffic entering the VCN from the DRG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
+}
+
+impl DrgAttachmentNetworkDetails {
+    /// An attachment of VCN `vcn_id`.
+    pub fn vcn(vcn_id: &str) -> Self {
+        Self {
+            network_type: "VCN".into(),
+            id: vcn_id.to_string(),
+            route_table_id: None,
+        }
+    }
+}
+
+/// `CreateDrgAttachmentDetails`: give `networkDetails` (current form) or `vcnId` (classic form).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDrgAttachmentDetails {
@@ -1174,9 +1199,12 @@ pub struct CreateDrgAttachmentDetails {
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// VCN OCID.
+    /// VCN OCID (classic form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vcn_id: Option<String>,
+    /// The attached network (current form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_details: Option<DrgAttachmentNetworkDetails>,
     /// VCN route table for traffic entering from the DRG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_table_id: Option<String>,

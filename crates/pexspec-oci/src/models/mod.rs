@@ -203,32 +203,6 @@ pub fn pexspec_tags(stack: &str, address: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// The deterministic display name of a resource: `<stack>-<kind>-<key>`, the key being the
-/// address's bracketed part with `:` turned into `-`, every character outside `[A-Za-z0-9._-]`
-/// replaced by `-`, and the whole cut to 100 characters (the shortest OCI limit, compartments).
-/// `vcn[eu-zurich-1]` in stack `pexdocs` → `pexdocs-vcn-eu-zurich-1`.
-pub fn display_name(stack: &str, address: &str) -> String {
-    let (kind, key) = match address.split_once('[') {
-        Some((kind, rest)) => (kind, rest.strip_suffix(']').unwrap_or(rest)),
-        None => (address, ""),
-    };
-    let raw = if key.is_empty() {
-        format!("{stack}-{kind}")
-    } else {
-        format!("{stack}-{kind}-{key}")
-    };
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(100)
-        .collect()
-}
-
 /// A deterministic `opc-retry-token` for a create: 48 hex digits of SHA-256 over the stack, the
 /// address and the desired state (e.g. the create body), so a re-run after a crash sends the
 /// same token for the same intent (OCI honours tokens for 24 hours) and a changed intent a new one.
@@ -264,24 +238,6 @@ pub(crate) use resource;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn display_names_are_deterministic_and_safe() {
-        assert_eq!(
-            display_name("pexdocs", "vcn[eu-zurich-1]"),
-            "pexdocs-vcn-eu-zurich-1"
-        );
-        assert_eq!(
-            display_name("pexdocs", "rpc_peering[eu-frankfurt-1:eu-zurich-1]"),
-            "pexdocs-rpc_peering-eu-frankfurt-1-eu-zurich-1"
-        );
-        assert_eq!(
-            display_name("s", "instance[Board room/1]"),
-            "s-instance-Board-room-1"
-        );
-        assert_eq!(display_name("s", "compartment"), "s-compartment");
-        assert_eq!(display_name("s", &"x".repeat(300)).len(), 100);
-    }
 
     #[test]
     fn retry_tokens_follow_the_intent() {
