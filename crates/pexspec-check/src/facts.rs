@@ -97,11 +97,11 @@ impl Collector<'_> {
     fn addr(&mut self, value: &Sp<IpAddress>, what: &str, family: Family) {
         let raw = value.raw.trim();
         let parsed = value.addr();
-        let ok = match (parsed, family) {
-            (Some(IpAddr::V4(_)), Family::V4 | Family::Any) => true,
-            (Some(IpAddr::V6(_)), Family::V6 | Family::Any) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (parsed, family),
+            (Some(IpAddr::V4(_)), Family::V4 | Family::Any)
+                | (Some(IpAddr::V6(_)), Family::V6 | Family::Any)
+        );
         if !ok {
             let want = match family {
                 Family::V4 => "an IPv4 address, e.g. `10.0.1.31`",

@@ -168,11 +168,14 @@ fn vcn_cidr_overlap(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// A block in the sweep of `on-premises-overlap`: (first, last, is a VCN, the network, its
+/// span, its region).
+type Block<'a> = (u128, u128, bool, IpNet, Span, Option<&'a str>);
+
 /// `on-premises-overlap`: a VCN block that overlaps a corporate network behind the VPN.
 /// Both lists are swept together after sorting, so the cost is O((n + m) log(n + m)).
 fn on_premises_overlap(ctx: &mut Ctx<'_>) {
-    // (first, last, is_vcn, net, span, region)
-    let mut items: Vec<(u128, u128, bool, IpNet, Span, Option<&str>)> = Vec::new();
+    let mut items: Vec<Block<'_>> = Vec::new();
     for region in ctx.spec.regions.iter() {
         if let Some(net) = ctx.facts.net(&region.vcn_cidr) {
             let (lo, hi) = range(net);

@@ -123,10 +123,25 @@ pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
             diagnostics: vec![d],
         };
     }
-    // A streaming pass over the events first: syntax errors anywhere in the file come before
-    // type errors (the typed pass stops at the first problem it meets), and budgets are
-    // checked without expanding a single alias.
-    let breach = match check_yaml_budget(text, budget(), EnforcingPolicy::AllContent) {
+    let err = match serde_saphyr::from_str_with_options::<Spec>(text, options()) {
+        Ok(spec) => {
+            let (diagnostics, redactions) = shape_findings(&spec);
+            let file = file.redacted(&redactions);
+            return Loaded {
+                file,
+                base_dir,
+                spec: Some(spec),
+                diagnostics,
+            };
+        }
+        Err(err) => err,
+    };
+    // The typed pass stops at the first problem it meets. A streaming pass over the events
+    // then looks further: a syntax error anywhere in the file is reported before a type
+    // error, and a budget breach (an alias bomb, deep nesting) is reported even where the
+    // typed pass stopped before reaching it. Nothing is expanded. A clean spec never pays
+    // for this pass.
+    let diagnostic = match check_yaml_budget(text, budget(), EnforcingPolicy::AllContent) {
         Err(scan) => {
             let marker = scan.marker();
             let at = marker
@@ -135,7 +150,7 @@ pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
             let message = scan.to_string();
             let message = message.split(" at char ").next().unwrap_or("").to_owned();
             let span = Span::new(at, (at + 1).min(text.len()));
-            let d = if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded) {
+            if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded) {
                 Diagnostic::new(
                     Code::YamlBudget,
                     "the YAML nests deeper than pexspec's parsing budget allows",
@@ -146,49 +161,28 @@ pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
                 Diagnostic::new(Code::YamlSyntax, message)
                     .with_primary(span, "here")
                     .with_help("fix the YAML syntax at this place")
-            };
-            return Loaded {
-                file,
-                base_dir,
-                spec: None,
-                diagnostics: vec![d],
-            };
-        }
-        Ok(report) => report.breached,
-    };
-    let result = serde_saphyr::from_str_with_options::<Spec>(text, options());
-    match (result, breach) {
-        (Ok(spec), _) => {
-            let (diagnostics, redactions) = shape_findings(&spec);
-            let file = file.redacted(&redactions);
-            Loaded {
-                file,
-                base_dir,
-                spec: Some(spec),
-                diagnostics,
             }
         }
-        (Err(err), Some(breach)) if !matches!(err.without_snippet(), YamlError::Budget { .. }) => {
-            // The typed pass stopped before it reached the breach: report the breach.
-            let d = Diagnostic::new(
-                Code::YamlBudget,
-                format!("the YAML exceeds pexspec's parsing budget: {}", describe(&breach)),
-            )
-            .with_primary(Span::point(0), "in this file")
-            .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand");
-            Loaded {
-                file,
-                base_dir,
-                spec: None,
-                diagnostics: vec![d],
+        Ok(report) => match report.breached {
+            Some(breach) if !matches!(err.without_snippet(), YamlError::Budget { .. }) => {
+                Diagnostic::new(
+                    Code::YamlBudget,
+                    format!(
+                        "the YAML exceeds pexspec's parsing budget: {}",
+                        describe(&breach)
+                    ),
+                )
+                .with_primary(Span::point(0), "in this file")
+                .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand")
             }
-        }
-        (Err(err), _) => Loaded {
-            diagnostics: vec![from_yaml_error(&err, text)],
-            file,
-            base_dir,
-            spec: None,
+            _ => from_yaml_error(&err, text),
         },
+    };
+    Loaded {
+        diagnostics: vec![diagnostic],
+        file,
+        base_dir,
+        spec: None,
     }
 }
 
@@ -335,7 +329,10 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
         }
         YamlError::Budget { breach, .. } => Diagnostic::new(
             Code::YamlBudget,
-            format!("the YAML exceeds pexspec's parsing budget: {}", describe(breach)),
+            format!(
+                "the YAML exceeds pexspec's parsing budget: {}",
+                describe(breach)
+            ),
         )
         .with_primary(span, "stopped here")
         .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand"),
@@ -384,10 +381,16 @@ fn describe(breach: &BudgetBreach) -> String {
         BudgetBreach::Depth { .. } => format!("it nests deeper than {} levels", b.max_depth),
         BudgetBreach::Aliases { .. } => format!("it has more than {} aliases", b.max_aliases),
         BudgetBreach::Anchors { .. } => format!("it has more than {} anchors", b.max_anchors),
-        BudgetBreach::AliasAnchorRatio { .. } => "it uses far more aliases than anchors, as an alias bomb does".to_owned(),
+        BudgetBreach::AliasAnchorRatio { .. } => {
+            "it uses far more aliases than anchors, as an alias bomb does".to_owned()
+        }
         BudgetBreach::Documents { .. } => "it holds more than one YAML document".to_owned(),
-        BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => "it has too many values".to_owned(),
-        BudgetBreach::ScalarBytes { .. } | BudgetBreach::InputBytes { .. } => "it is too large".to_owned(),
+        BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => {
+            "it has too many values".to_owned()
+        }
+        BudgetBreach::ScalarBytes { .. } | BudgetBreach::InputBytes { .. } => {
+            "it is too large".to_owned()
+        }
         other => format!("{other:?}"),
     }
 }
