@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::{EXIT_OK, EXIT_USAGE, Terminal, lint};
+use crate::{EXIT_OK, EXIT_USAGE, Terminal, lint, plan};
 
 /// Deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML file.
 ///
@@ -63,6 +63,15 @@ pub enum Command {
         after_help = "Exit codes: 0 clean (warnings allowed), 1 errors (or warnings with --deny-warnings), 2 a file cannot be read."
     )]
     Lint(LintArgs),
+    /// Show what would change: the spec compiled into resources, diffed against the cloud.
+    ///
+    /// A spec with errors never plans: its findings are printed and the exit code is 1.
+    #[command(
+        after_help = "Exit codes: 0 success, 1 errors, 2 usage or unreadable input.\nWith --detailed-exitcode: 0 no changes, 2 changes, 1 errors (Terraform's convention)."
+    )]
+    Plan(PlanArgs),
+    /// Print the resource dependency graph of a spec (Graphviz DOT or Mermaid).
+    Graph(GraphArgs),
     /// Print the JSON Schema of the spec format (for editors and validators).
     Schema,
     /// Print a completion script for a shell.
@@ -87,6 +96,53 @@ pub struct LintArgs {
     pub deny_warnings: bool,
 }
 
+/// Options of `pexspec plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The spec to plan.
+    pub spec: PathBuf,
+    /// How to show the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Also write the plan as JSON to this file (for `pexspec apply plan.json`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan against the built-in simulators instead of OCI (no cloud account needed).
+    #[arg(long)]
+    pub sim: bool,
+}
+
+/// Output formats of `pexspec plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Like Terraform's: symbols, counts, grouped by region.
+    Human,
+    /// The plan document of the book's plan page.
+    Json,
+}
+
+/// Options of `pexspec graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The spec to draw.
+    pub spec: PathBuf,
+    /// The graph language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+/// Output formats of `pexspec graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`pexspec graph site.yaml | dot -Tsvg > graph.svg`).
+    Dot,
+    /// Mermaid (renders in GitHub and GitLab Markdown).
+    Mermaid,
+}
+
 /// Output formats of `pexspec lint`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
@@ -104,6 +160,8 @@ pub(crate) fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, term:
     let color = cli.color.enabled(term);
     match cli.command {
         Command::Lint(args) => lint::run(&args, color, out, err),
+        Command::Plan(args) => plan::run(&args, color, out, err),
+        Command::Graph(args) => plan::graph(&args, color, out, err),
         Command::Schema => {
             let mut text =
                 serde_json::to_string_pretty(&pexspec_spec::json_schema()).unwrap_or_default();

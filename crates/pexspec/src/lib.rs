@@ -8,6 +8,7 @@
 
 mod cli;
 mod lint;
+mod plan;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -1,0 +1,112 @@
+//! `pexspec plan` and `pexspec graph`: load and check a spec (errors stop here), compile it
+//! into the resource graph, observe the cloud and show the diff.
+
+use std::io::Write;
+use std::path::Path;
+
+use pexspec_check::{Mode, check};
+use pexspec_diagnostics::Diagnostic;
+use pexspec_diagnostics::report::{FileReport, Format, write};
+use pexspec_graph::Graph;
+use pexspec_plan::{InMemoryProvider, Scope};
+
+use crate::cli::{GraphArgs, GraphFormat, PlanArgs, PlanFormat};
+use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+/// Exit code of `plan --detailed-exitcode` when the plan has changes.
+const EXIT_CHANGES: u8 = 2;
+
+/// Loads, checks and compiles the spec. `plan` checks in [`Mode::Plan`] (a missing file is
+/// an error); `graph`, which only draws, as `lint` does. On failure the findings are written
+/// to `err` and the exit code is returned.
+fn compiled(path: &Path, mode: Mode, color: bool, err: &mut dyn Write) -> Result<Graph, u8> {
+    let loaded = match pexspec_spec::load_file(path) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
+            return Err(EXIT_USAGE);
+        }
+    };
+    let findings = check(&loaded, mode);
+    let report = |diagnostics: Vec<Diagnostic>, err: &mut dyn Write| {
+        let report = FileReport {
+            file: loaded.file.clone(),
+            diagnostics,
+        };
+        let _ = write(Format::Human { color }, std::slice::from_ref(&report), err);
+    };
+    if findings.iter().any(Diagnostic::is_error) {
+        report(findings, err);
+        return Err(EXIT_FAILURE);
+    }
+    if !findings.is_empty() {
+        report(findings, err);
+    }
+    let Some(spec) = &loaded.spec else {
+        return Err(EXIT_FAILURE);
+    };
+    pexspec_graph::compile(spec).map_err(|diagnostics| {
+        report(diagnostics, err);
+        EXIT_FAILURE
+    })
+}
+
+pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let graph = match compiled(&args.spec, Mode::Plan, color, err) {
+        Ok(graph) => graph,
+        Err(code) => return code,
+    };
+    if !args.sim {
+        let _ = writeln!(
+            err,
+            "error: planning against OCI is not available yet in this build\n  help: run `pexspec plan {} --sim` to plan against the built-in simulators",
+            args.spec.display()
+        );
+        return EXIT_FAILURE;
+    }
+    // Until the simulators are wired in, `--sim` plans against an empty in-memory cloud.
+    let cloud = InMemoryProvider::new();
+    let observed = cloud.observe_now(&Scope::of(&graph));
+    let plan = pexspec_plan::plan(&graph, &observed);
+    if let Some(path) = &args.out
+        && let Err(e) = std::fs::write(path, plan.to_json())
+    {
+        let _ = writeln!(
+            err,
+            "error: cannot write the plan to `{}`: {e}",
+            path.display()
+        );
+        return EXIT_USAGE;
+    }
+    let written = match args.format {
+        PlanFormat::Human => pexspec_plan::render_human(&plan, color, out),
+        PlanFormat::Json => out.write_all(plan.to_json().as_bytes()),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(err, "error: cannot write the plan: {e}");
+        return EXIT_USAGE;
+    }
+    if args.detailed_exitcode && !plan.is_empty() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    }
+}
+
+pub(crate) fn graph(args: &GraphArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let graph = match compiled(&args.spec, Mode::Lint, color, err) {
+        Ok(graph) => graph,
+        Err(code) => return code,
+    };
+    let text = match args.format {
+        GraphFormat::Dot => graph.to_dot(),
+        GraphFormat::Mermaid => graph.to_mermaid(),
+    };
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot write the graph: {e}");
+            EXIT_USAGE
+        }
+    }
+}
