@@ -24,6 +24,9 @@ use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::signer::{BodySigning, Signer};
 
+/// Upper bound on pages followed by one list call (OCI pages hold up to 1000 items).
+const MAX_PAGES: usize = 10_000;
+
 /// Tuning of an [`OciClient`].
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -249,6 +252,8 @@ impl OciClient {
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect would change the signed host or path: surface it as an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| OciError::Internal(format!("cannot build the HTTP client: {e}")))?;
         let rng = match options.seed {
@@ -588,6 +593,11 @@ impl OciClient {
             match resp.header("opc-next-page").filter(|p| !p.is_empty()) {
                 None => return Ok(out),
                 Some(next) => {
+                    if seen.len() >= MAX_PAGES {
+                        return Err(resp.decode_error(format!(
+                            "more than {MAX_PAGES} pages: the listing does not end"
+                        )));
+                    }
                     if !seen.insert(next.clone()) {
                         return Err(resp.decode_error(format!(
                             "`opc-next-page` repeats `{next}`: the listing does not end"

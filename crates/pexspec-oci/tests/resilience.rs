@@ -423,3 +423,22 @@ async fn on_paused_tokio_time_retry_after_waits_without_real_sleeping() {
     );
     assert_eq!(server.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = TestServer::start(|r: &Recorded| {
+        if r.path() == "/elsewhere" {
+            Reply::json(200, vcn_json("ocid1.vcn.oc1..a"))
+        } else {
+            Reply::empty(302).with("location", "/elsewhere")
+        }
+    })
+    .await;
+    let (client, _) = client(&server.url);
+    let err = client.get_vcn("ocid1.vcn.oc1..a").await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.class()),
+        (Some(302), ErrorClass::Provider)
+    );
+    assert_eq!(server.requests().len(), 1);
+}
