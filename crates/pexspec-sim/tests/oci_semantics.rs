@@ -508,3 +508,150 @@ async fn two_simulators_on_one_state_dir_share_the_cloud() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn odd_requests_never_get_a_5xx() {
+    let (sim, c) = manual_sim().await;
+    let comp = compartment(&c, &sim, "odd").await;
+    let ns = c.get("/n").await.json.as_str().unwrap().to_string();
+    let bodies = [
+        json!({}),
+        json!({"compartmentId": 5}),
+        json!({"compartmentId": comp, "cidrBlocks": ["10.0.0.0/0"]}),
+        json!({"compartmentId": comp, "cidrBlocks": "10.0.0.0/16"}),
+        json!({"compartmentId": comp, "cidrBlock": "999.1.1.1/16"}),
+        json!({"compartmentId": comp, "vcnId": "ocid1.vcn.oc1.eu-frankfurt-1.x", "cidrBlock": "10.0.0.0/24"}),
+        json!({"compartmentId": comp, "availabilityDomain": "x", "shape": "VM.Nope", "createVnicDetails": 3}),
+        json!({"compartmentId": comp, "availabilityDomain": oci_common::AD1, "shape": "VM.Standard3.Flex",
+               "shapeConfig": {"ocpus": 1000}, "createVnicDetails": {"subnetId": "x"}, "sourceDetails": {"imageId": "y"}}),
+        json!({"compartmentId": comp, "imageSourceDetails": {"sourceType": "objectStorageUri", "sourceUri": "%%%"}}),
+        json!({"routeRules": [{"destination": "0.0.0.0/0"}], "compartmentId": comp, "vcnId": "v"}),
+        json!({"freeformTags": {"a": 1}, "compartmentId": comp, "cidrBlock": "10.0.0.0/16"}),
+        json!({"name": "bad name!", "compartmentId": comp}),
+        json!({"object": 7}),
+        json!({"partsToCommit": "x"}),
+        json!({"peerId": 1}),
+    ];
+    let paths = [
+        "/20160918/vcns",
+        "/20160918/subnets",
+        "/20160918/instances",
+        "/20160918/images",
+        "/20160918/routeTables",
+        "/20160918/securityLists",
+        "/20160918/internetGateways",
+        "/20160918/drgs",
+        "/20160918/drgAttachments",
+        "/20160918/remotePeeringConnections",
+        "/20160918/publicIps",
+        "/20160918/compartments",
+        "/20160918/instances/ocid1.instance.oc1.eu-frankfurt-1.x?action=WHATEVER",
+        "/20160918/remotePeeringConnections/x/actions/connect",
+        "/20160918/publicIps/actions/getByIpAddress",
+    ];
+    for p in paths {
+        for b in &bodies {
+            let r = c.post(p, b.clone()).await;
+            assert!(r.status < 500, "POST {p} {b} -> {} {:?}", r.status, r.json);
+            if r.status >= 400 {
+                assert!(r.json["code"].is_string() && r.json["message"].is_string());
+            }
+        }
+    }
+    let os = format!("/n/{ns}/b");
+    for b in &bodies {
+        let r = c.post(&os, b.clone()).await;
+        assert!(r.status < 500, "POST {os} {b} -> {}", r.status);
+    }
+    c.post(&os, json!({"name": "b1", "compartmentId": comp}))
+        .await;
+    for p in [
+        format!("/n/{ns}/b/b1/u"),
+        format!("/n/{ns}/b/b1/u/x?uploadId=nope"),
+        format!("/n/{ns}/b/nope/u"),
+    ] {
+        for b in &bodies {
+            let r = c.post(&p, b.clone()).await;
+            assert!(r.status < 500, "POST {p} {b} -> {}", r.status);
+        }
+    }
+    for p in [
+        "/20160918/vcns?compartmentId=x&limit=-1".to_string(),
+        format!("/20160918/vcns?compartmentId={comp}&page=xyz"),
+        format!("/20160918/vcns?compartmentId={comp}&sortBy=SIZE"),
+        format!("/20160918/instances?compartmentId={comp}&lifecycleState=%F0%9F%98%80"),
+        "/20160918/privateIps".to_string(),
+        "/20160918/publicIps?scope=NOPE&compartmentId=x".to_string(),
+        format!("/n/{ns}/b/b1/o/%E2%82%AC%2Fx"),
+        format!("/n/{ns}/b/b1/o?limit=0"),
+        format!("/n/{ns}/b/b1/u/x?uploadId=nope"),
+        "/n/other-namespace/b/b1".to_string(),
+        "/20160918/workRequests/x/errors".to_string(),
+        "/20160918/images/x/shapes".to_string(),
+        "/20160918/tenancies/x/regionSubscriptions".to_string(),
+        "/20160918/faultDomains?compartmentId=x".to_string(),
+    ] {
+        let r = c.get(&p).await;
+        assert!(
+            (400..500).contains(&r.status),
+            "GET {p} -> {} {:?}",
+            r.status,
+            r.json
+        );
+    }
+    let put = c
+        .raw(
+            "PUT",
+            &format!("/n/{ns}/b/b1/o/r"),
+            Some(b"0123456789".to_vec()),
+            "text/plain",
+            &[("content-md5", "not base64!")],
+            Signing::GenericOnly,
+        )
+        .await;
+    assert_eq!((put.status, put.code()), (400, "InvalidContentMD5"));
+    c.raw(
+        "PUT",
+        &format!("/n/{ns}/b/b1/o/r"),
+        Some(b"0123456789".to_vec()),
+        "text/plain",
+        &[],
+        Signing::GenericOnly,
+    )
+    .await;
+    let bad_range = c
+        .call(
+            "GET",
+            &format!("/n/{ns}/b/b1/o/r"),
+            None,
+            &[("range", "bytes=5-2")],
+        )
+        .await;
+    assert_eq!(
+        bad_range.bytes, b"0123456789",
+        "an unusable range returns the whole object"
+    );
+    let part = c
+        .call(
+            "GET",
+            &format!("/n/{ns}/b/b1/o/r"),
+            None,
+            &[("range", "bytes=2-4")],
+        )
+        .await;
+    assert_eq!(
+        (part.status, part.bytes.as_slice()),
+        (206, b"234".as_slice())
+    );
+    let stats = c.sim("GET", "/_sim/stats", None).await;
+    for (op, by_status) in stats["operations"].as_object().unwrap() {
+        assert!(
+            by_status
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|s| !s.starts_with('5')),
+            "{op}: {by_status}"
+        );
+    }
+}

@@ -666,7 +666,7 @@ pub(crate) fn list_reply(
 ) -> Result<Reply, ApiError> {
     items.retain(|r| r.visible_ms <= ctx.now);
     if let Some(ls) = call.q("lifecycleState") {
-        items.retain(|r| r.state().eq_ignore_ascii_case(ls));
+        items.retain(|r| r.state() == ls);
     }
     if let Some(n) = call.q("displayName").or_else(|| {
         if name_field == "name" {
@@ -1003,7 +1003,61 @@ fn filters(k: Kind) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// The `lifecycleState` values of a kind (oci-api.md §2.4); a list filter outside them is 400.
+fn states(k: Kind) -> &'static [&'static str] {
+    match k {
+        Kind::Compartment => &["CREATING", "ACTIVE", "INACTIVE", "DELETING", "DELETED"],
+        Kind::Vcn | Kind::Subnet => &[
+            "PROVISIONING",
+            "AVAILABLE",
+            "TERMINATING",
+            "TERMINATED",
+            "UPDATING",
+        ],
+        Kind::DrgAttachment | Kind::VnicAttachment => {
+            &["ATTACHING", "ATTACHED", "DETACHING", "DETACHED"]
+        }
+        Kind::Instance => &[
+            "MOVING",
+            "PROVISIONING",
+            "RUNNING",
+            "STARTING",
+            "STOPPING",
+            "STOPPED",
+            "CREATING_IMAGE",
+            "TERMINATING",
+            "TERMINATED",
+        ],
+        Kind::Image => &[
+            "PROVISIONING",
+            "IMPORTING",
+            "AVAILABLE",
+            "EXPORTING",
+            "DISABLED",
+            "DELETED",
+        ],
+        Kind::PublicIp => &[
+            "PROVISIONING",
+            "AVAILABLE",
+            "ASSIGNING",
+            "ASSIGNED",
+            "UNASSIGNING",
+            "UNASSIGNED",
+            "TERMINATING",
+            "TERMINATED",
+        ],
+        Kind::WorkRequest => &[],
+        _ => &["PROVISIONING", "AVAILABLE", "TERMINATING", "TERMINATED"],
+    }
+}
+
 fn list(ctx: &Ctx<'_>, k: Kind, call: &Call) -> Result<Reply, ApiError> {
+    if let Some(ls) = call.q("lifecycleState")
+        && !states(k).is_empty()
+        && !states(k).contains(&ls)
+    {
+        return Err(ApiError::invalid(format!("Invalid lifecycleState: {ls}")));
+    }
     let mut items = ctx.all(k)?;
     match k {
         Kind::PrivateIp => {
