@@ -1,6 +1,7 @@
 //! Pexip Infinity management API types, client and the Pexip side of pexspec: trust of the
 //! Management Node's certificate, the installation wizard's answers, idempotent platform
-//! configuration, Conferencing Node bootstrap, maintenance mode and drain.
+//! configuration, Conferencing Node bootstrap, maintenance mode and drain, and the Pexip side
+//! of the plan's `Provider` ([`PexipProvider`]).
 //!
 //! Everything here talks to a Management Node through [`Client`]; none of it knows the
 //! simulator, which builds and parses its requests with its own code.
@@ -12,6 +13,8 @@ pub mod ensure;
 pub mod error;
 pub mod node;
 pub mod objects;
+pub mod provider;
+pub mod resolver;
 pub mod retry;
 pub mod secret;
 pub mod status;
@@ -35,6 +38,12 @@ pub use objects::{
     NtpServerSpec, SystemLocation, SystemLocationSpec, TlsCertificate, TlsCertificateSpec,
     WorkerVm, WorkerVmSpec, diff,
 };
+pub use provider::{
+    MANAGER_READY_STATE, NODE_READY_STATE, NODE_UPLOADED_STATE, OperatorWizard, PEXIP_KINDS,
+    PexipProvider, PexipProviderOptions, SECRET_NOT_SET, SECRET_SET, UploadRouter, WizardMode,
+    provider_error,
+};
+pub use resolver::{SecretResolver, SpecSecrets};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::Secret;
 pub use status::{ConferenceStatus, ManagementVmStatus, ParticipantStatus, WorkerVmStatus};

@@ -1,0 +1,606 @@
+//! The Pexip provider against the simulator, for the Pexip part of every spec in `specs/`:
+//! create everything in dependency order, observe, plan → empty, a second run sends nothing,
+//! drift shows in the plan and an apply repairs it, delete everything. OCI resources are kept
+//! in the plan crate's in-memory cloud, so references such as a node's public IP resolve as
+//! they would in a real apply.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pexspec_graph::{Address, Graph, Kind, Lookup};
+use pexspec_pexip::*;
+use pexspec_plan::{
+    Action, CreateRequest, DeleteRequest, GetRequest, InMemoryProvider, ObservedState, Plan,
+    Provider, ProviderError, Scope, Sensitive, UpdateRequest, plan, resolve_for_apply, retry_token,
+};
+use pexspec_sim::pexip::{self, PexipSim};
+use serde_json::{Value, json};
+
+const LICENCE: &str = "LIC-7f3a9c-0042-secret";
+const BOARD_PIN: &str = "73194628";
+const TEAM_PIN: &str = "48261937";
+const SSH_PASSWORD: &str = "ssh-secret-5b1e9d";
+
+fn specs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs")
+}
+
+fn compile(file: &str) -> Graph {
+    let loaded = pexspec_spec::load_file(&specs_dir().join(file)).unwrap();
+    let spec = loaded
+        .spec
+        .unwrap_or_else(|| panic!("{file} loads: {:?}", loaded.diagnostics));
+    pexspec_graph::compile(&spec).unwrap_or_else(|d| panic!("{file} compiles: {d:?}"))
+}
+
+fn secrets() -> Arc<SpecSecrets> {
+    let env: BTreeMap<String, String> = [
+        ("PEXIP_ADMIN_PASSWORD", common::PASSWORD),
+        ("PEXIP_LICENSE_KEY", LICENCE),
+        ("BOARD_PIN", BOARD_PIN),
+        ("TEAM_PIN", TEAM_PIN),
+        ("PEXCONF_SSH_PASSWORD", SSH_PASSWORD),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Arc::new(SpecSecrets::with_env(specs_dir(), env))
+}
+
+/// A graph whose Conferencing Nodes also say `maintenance_mode: false` (see the drift test).
+fn with_maintenance_flag(graph: &Graph) -> Graph {
+    let nodes = graph
+        .nodes()
+        .map(|n| {
+            let mut n = n.clone();
+            if n.kind() == Kind::WorkerVm
+                && let Some(d) = n.desired.as_object_mut()
+            {
+                d.insert("maintenance_mode".into(), json!(false));
+            }
+            n
+        })
+        .collect();
+    Graph::new(graph.stack(), graph.regions().to_vec(), nodes).unwrap()
+}
+
+fn lookups(value: &Value, out: &mut Vec<Lookup>) {
+    if let Some(l) = Lookup::from_value(value) {
+        out.push(l);
+        return;
+    }
+    match value {
+        Value::Object(map) => map.values().for_each(|v| lookups(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| lookups(v, out)),
+        _ => {}
+    }
+}
+
+fn pexip_kind(kind: Kind) -> bool {
+    PEXIP_KINDS.contains(&kind)
+}
+
+fn changes(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != Action::Noop)
+        .map(|c| format!("{} {} ({})", c.action.as_str(), c.address, c.reason))
+        .collect()
+}
+
+/// The simulator, the Pexip provider, and an in-memory OCI.
+struct World {
+    sim: Arc<PexipSim>,
+    pexip: PexipProvider,
+    oci: InMemoryProvider,
+    store: BootstrapStore,
+    /// `node_bootstrap` address → the file its `worker_vm` create returned (the executor's
+    /// journal, in the real thing).
+    files: BTreeMap<Address, Sensitive>,
+    _dir: tempfile::TempDir,
+}
+
+fn options(sim: &Arc<PexipSim>, store: &BootstrapStore, graph: &Graph) -> PexipProviderOptions {
+    let password = PexipProvider::admin_password(graph, secrets().as_ref()).unwrap();
+    let mut opts = PexipProviderOptions::new(ClientOptions::new(
+        sim.base_url(),
+        password,
+        common::pinned(sim),
+    ));
+    opts.bootstrap_store = Some(store.clone());
+    opts.wizard = WizardMode::Automatic {
+        wait: WaitOptions::new(Duration::from_secs(600), Duration::from_secs(10)),
+    };
+    let routes = sim.clone();
+    opts.upload_router = Some(Arc::new(move |name: &str, _address: &str| {
+        routes.bootstrap_urls().get(name).cloned()
+    }));
+    opts
+}
+
+async fn world(graph: &Graph) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Arc::new(pexip::start(common::sim_options(dir.path())).await.unwrap());
+    let store = BootstrapStore::new(dir.path().join("bootstrap"));
+    let pexip = PexipProvider::new(options(&sim, &store, graph), secrets(), graph).unwrap();
+    let oci = InMemoryProvider::new();
+    for node in graph.nodes() {
+        let mut found = Vec::new();
+        lookups(&node.desired, &mut found);
+        for l in found {
+            oci.add_lookup(&l, format!("ocid1.image.oc1.{}.replicated", l.region));
+        }
+    }
+    World {
+        sim,
+        pexip,
+        oci,
+        store,
+        files: BTreeMap::new(),
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn observe(&self, graph: &Graph) -> ObservedState {
+        let scope = Scope::of(graph);
+        let mut state = self.oci.observe_now(&scope);
+        state.merge(self.pexip.observe(&scope).await.unwrap());
+        state
+    }
+
+    /// Polls the node's bootstrap until the node is in service, on paused time.
+    async fn wait_synced(&self, stack: &str, address: &Address) -> pexspec_plan::Observed {
+        for _ in 0..40 {
+            let got = self
+                .pexip
+                .get(&GetRequest {
+                    stack,
+                    address,
+                    region: None,
+                    id: None,
+                })
+                .await
+                .unwrap();
+            if let Some(o) = got
+                && o.state.as_deref() == Some(NODE_READY_STATE)
+            {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        panic!("{address} never reported SYNCED");
+    }
+
+    /// A tiny executor: the plan's changes in order, OCI kinds to the in-memory cloud, Pexip
+    /// kinds to the provider; the `worker_vm` file handed to the `node_bootstrap` create.
+    async fn apply(&mut self, graph: &Graph) -> Plan {
+        let mut state = self.observe(graph).await;
+        let plan = plan(graph, &state);
+        let stack = graph.stack();
+        for change in &plan.changes {
+            let address = &change.address;
+            let kind = address.kind();
+            if matches!(change.action, Action::Delete | Action::Replace)
+                && let Some(old) = state.resources.remove(address)
+            {
+                let request = DeleteRequest {
+                    stack,
+                    address,
+                    kind,
+                    region: old.region.as_deref(),
+                    id: &old.id,
+                    etag: old.etag.as_deref(),
+                };
+                if pexip_kind(kind) {
+                    self.pexip.delete(&request).await
+                } else {
+                    self.oci.delete_now(&request)
+                }
+                .unwrap_or_else(|e| panic!("delete {address}: {e}"));
+            }
+            if matches!(change.action, Action::Noop | Action::Delete) {
+                continue;
+            }
+            let node = graph.get(address).unwrap();
+            let desired = resolve_for_apply(&node.desired, &state, address).unwrap();
+            if change.action == Action::Update {
+                let old = state.get(address).cloned().unwrap();
+                let changed: Vec<String> = change.diff.iter().map(|d| d.field.clone()).collect();
+                let request = UpdateRequest {
+                    stack,
+                    address,
+                    region: node.region.as_deref(),
+                    id: &old.id,
+                    etag: old.etag.as_deref(),
+                    desired: &desired,
+                    changed: &changed,
+                };
+                let updated = if pexip_kind(kind) {
+                    self.pexip.update(&request).await
+                } else {
+                    self.oci.update_now(&request)
+                }
+                .unwrap_or_else(|e| panic!("update {address}: {e}"));
+                state.insert(updated);
+                continue;
+            }
+            let token = retry_token(stack, address, &desired);
+            let input = self.files.get(address).cloned();
+            let request = CreateRequest {
+                stack,
+                address,
+                region: node.region.as_deref(),
+                desired: &desired,
+                retry_token: &token,
+                input: input.as_ref(),
+            };
+            let created = if pexip_kind(kind) {
+                self.pexip.create(&request).await
+            } else {
+                self.oci.create_now(&request)
+            }
+            .unwrap_or_else(|e| panic!("create {address}: {e}"));
+            if kind == Kind::WorkerVm {
+                let file = created.output.expect("a new node's bootstrap file");
+                assert_eq!(format!("{file:?}"), "<redacted>");
+                let name = address.key().unwrap();
+                assert!(
+                    self.store.load(name).unwrap().is_some(),
+                    "{address}: the file is in the store before the create returns"
+                );
+                self.files
+                    .insert(Address::new(Kind::NodeBootstrap, name), file);
+            }
+            state.insert(created.observed);
+            if kind == Kind::NodeBootstrap {
+                let synced = self.wait_synced(stack, address).await;
+                state.insert(synced);
+            }
+        }
+        plan
+    }
+}
+
+fn secret_free(text: &str) {
+    for secret in [LICENCE, BOARD_PIN, TEAM_PIN, SSH_PASSWORD, common::PASSWORD] {
+        assert!(!text.contains(secret), "a secret leaked into: {text}");
+    }
+}
+
+async fn round_trip(file: &str) {
+    let graph = compile(file);
+    let mut w = world(&graph).await;
+    let pexip_nodes: Vec<&Address> = graph
+        .topological_order()
+        .filter(|a| pexip_kind(a.kind()))
+        .collect();
+
+    let first = w.apply(&graph).await;
+    assert!(!first.is_empty(), "{file}: the first apply creates");
+
+    let after = w.observe(&graph).await;
+    let again = plan(&graph, &after);
+    assert!(
+        again.is_empty(),
+        "{file}: plan after apply: {:#?}",
+        changes(&again)
+    );
+    for a in &pexip_nodes {
+        assert!(after.get(a).is_some(), "{file}: {a} is observed");
+    }
+    for o in after
+        .resources
+        .values()
+        .filter(|o| o.kind == Kind::NodeBootstrap)
+    {
+        assert_eq!(o.state.as_deref(), Some(NODE_READY_STATE), "{file}");
+        let name = o.address.key().unwrap();
+        assert!(
+            w.store.load(name).unwrap().is_none(),
+            "{file}: a synced node's file leaves the store"
+        );
+    }
+    let pexip_observed = after
+        .resources
+        .values()
+        .filter(|o| pexip_kind(o.kind))
+        .count();
+    assert_eq!(
+        pexip_observed,
+        pexip_nodes.len(),
+        "{file}: nothing observed beyond the spec"
+    );
+    secret_free(&serde_json::to_string(&after).unwrap());
+    secret_free(&first.to_json());
+
+    // A second run makes no mutating call.
+    let before = w.sim.api_calls();
+    let second = w.apply(&graph).await;
+    assert!(second.is_empty(), "{file}: {:#?}", changes(&second));
+    assert_eq!(w.sim.api_calls().mutations(), before.mutations(), "{file}");
+
+    // Creates whose answers were lost are found, never repeated.
+    let stack = graph.stack();
+    for a in &pexip_nodes {
+        if a.kind() == Kind::NodeBootstrap {
+            continue;
+        }
+        let node = graph.get(a).unwrap();
+        let desired = resolve_for_apply(&node.desired, &after, a).unwrap();
+        let token = retry_token(stack, a, &desired);
+        let created = w
+            .pexip
+            .create(&CreateRequest {
+                stack,
+                address: a,
+                region: None,
+                desired: &desired,
+                retry_token: &token,
+                input: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{file}: create {a} again: {e}"));
+        assert!(created.output.is_none(), "{file}: {a}");
+        assert_eq!(created.observed.id, after.get(a).unwrap().id, "{file}: {a}");
+    }
+    assert_eq!(
+        w.sim.api_calls().mutations(),
+        before.mutations(),
+        "{file}: adopting sends nothing"
+    );
+
+    // Delete everything.
+    let empty = Graph::new(graph.stack(), graph.regions().to_vec(), Vec::new()).unwrap();
+    let teardown = w.apply(&empty).await;
+    assert!(
+        teardown.changes.iter().all(|c| c.action == Action::Delete),
+        "{file}"
+    );
+    let left = w.observe(&graph).await;
+    let remaining: Vec<String> = left.resources.keys().map(ToString::to_string).collect();
+    let manager = graph
+        .topological_order()
+        .find(|a| a.kind() == Kind::ManagementBootstrap)
+        .unwrap();
+    assert_eq!(
+        remaining,
+        vec![manager.to_string()],
+        "{file}: only the Management Node itself is left (it goes with its instance)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn quickstart_round_trips() {
+    round_trip("quickstart.yaml").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn private_round_trips() {
+    round_trip("private.yaml").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn hybrid_round_trips() {
+    round_trip("hybrid.yaml").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn zurich_frankfurt_round_trips() {
+    round_trip("zurich-frankfurt.yaml").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_shows_in_the_plan_and_an_apply_repairs_it() {
+    let graph = with_maintenance_flag(&compile("quickstart.yaml"));
+    let mut w = world(&graph).await;
+    w.apply(&graph).await;
+    let state = w.observe(&graph).await;
+    assert!(plan(&graph, &state).is_empty());
+
+    // Behind pexspec's back: a node in maintenance mode, a DNS server removed, a PIN changed.
+    let c = w.pexip.client();
+    let node = Address::new(Kind::WorkerVm, "pexconf01");
+    let node_uri = ResourceUri::new(state.get(&node).unwrap().id.clone());
+    set_maintenance(c, &node_uri, true, "by hand")
+        .await
+        .unwrap();
+    let dns = Address::new(Kind::DnsServer, "169.254.169.254");
+    c.delete(&ResourceUri::new(state.get(&dns).unwrap().id.clone()))
+        .await
+        .unwrap();
+    let room = Address::new(Kind::Conference, "Board room");
+    c.update(
+        &ResourceUri::new(state.get(&room).unwrap().id.clone()),
+        &json!({"pin": "11112222"}),
+    )
+    .await
+    .unwrap();
+
+    let drifted = w.observe(&graph).await;
+    let p = plan(&graph, &drifted);
+    let action = |a: &Address| p.change(a).map(|c| c.action);
+    assert_eq!(action(&node), Some(Action::Update), "{:#?}", changes(&p));
+    assert_eq!(
+        p.change(&node).unwrap().diff[0].field,
+        "maintenance_mode",
+        "{:#?}",
+        p.change(&node)
+    );
+    assert_eq!(action(&dns), Some(Action::Create));
+    assert_eq!(
+        action(&Address::new(Kind::SystemLocation, "Frankfurt")),
+        Some(Action::Update),
+        "the location lost its DNS server"
+    );
+    let room_change = p.change(&room).unwrap();
+    assert_eq!(room_change.action, Action::Update);
+    assert_eq!(room_change.diff[0].field, "pin");
+    assert_eq!(room_change.diff[0].old, json!("(sensitive)"));
+    assert_eq!(drifted.get(&room).unwrap().fields["pin"], json!(SECRET_SET));
+    let text = p.to_json() + &serde_json::to_string(&drifted).unwrap();
+    assert!(!text.contains("11112222"));
+    secret_free(&text);
+
+    let repair = w.apply(&graph).await;
+    assert_eq!(repair.summary.create, 1, "{:#?}", changes(&repair));
+    let repaired = w.observe(&graph).await;
+    assert!(
+        plan(&graph, &repaired).is_empty(),
+        "{:#?}",
+        changes(&plan(&graph, &repaired))
+    );
+    let vm: WorkerVm = w.pexip.client().get(&node_uri).await.unwrap();
+    assert!(!vm.maintenance_mode);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pin_removed_by_hand_is_seen() {
+    let graph = compile("quickstart.yaml");
+    let mut w = world(&graph).await;
+    w.apply(&graph).await;
+    let state = w.observe(&graph).await;
+    let room = Address::new(Kind::Conference, "Board room");
+    w.pexip
+        .client()
+        .update(
+            &ResourceUri::new(state.get(&room).unwrap().id.clone()),
+            &json!({"pin": ""}),
+        )
+        .await
+        .unwrap();
+    let drifted = w.observe(&graph).await;
+    assert_eq!(
+        drifted.get(&room).unwrap().fields["pin"],
+        json!(SECRET_NOT_SET)
+    );
+    assert_eq!(
+        plan(&graph, &drifted).change(&room).unwrap().action,
+        Action::Update
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_removed_from_the_spec_is_drained_and_deleted() {
+    let graph = compile("quickstart.yaml");
+    let mut w = world(&graph).await;
+    w.apply(&graph).await;
+    // The spec without pexconf02.
+    let nodes = graph
+        .nodes()
+        .filter(|n| n.address.key() != Some("pexconf02"))
+        .cloned()
+        .collect();
+    let smaller = Graph::new(graph.stack(), graph.regions().to_vec(), nodes).unwrap();
+    w.sim
+        .start_conference("pexconf02", "Board room", 3, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let p = w.apply(&smaller).await;
+    let deleted: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.to_string())
+        .collect();
+    assert!(
+        deleted.contains(&"worker_vm[pexconf02]".to_owned()),
+        "{deleted:?}"
+    );
+    assert!(
+        deleted.contains(&"node_bootstrap[pexconf02]".to_owned()),
+        "{deleted:?}"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(600),
+        "the delete waited for the conference to end"
+    );
+    let left = w.observe(&smaller).await;
+    assert!(
+        left.get(&Address::new(Kind::WorkerVm, "pexconf02"))
+            .is_none()
+    );
+    assert!(plan(&smaller, &left).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_bootstrap_file_is_named() {
+    let graph = compile("quickstart.yaml");
+    let mut w = world(&graph).await;
+    w.apply(&graph).await;
+    let state = w.observe(&graph).await;
+    let a = Address::new(Kind::NodeBootstrap, "pexconf01");
+    let desired = resolve_for_apply(&graph.get(&a).unwrap().desired, &state, &a).unwrap();
+    // Synced: the store no longer has the file, and no input is given.
+    let err = w
+        .pexip
+        .create(&CreateRequest {
+            stack: graph.stack(),
+            address: &a,
+            region: None,
+            desired: &desired,
+            retry_token: "t",
+            input: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("bootstrap-lost") && text.contains("pexconf01"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wizard_is_the_operators_step() {
+    let graph = compile("quickstart.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim_opts = common::sim_options(dir.path());
+    sim_opts.auto_bootstrap = false;
+    let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
+    let store = BootstrapStore::new(dir.path().join("bootstrap"));
+    let mut opts = options(&sim, &store, &graph);
+    opts.wizard = WizardMode::Operator(OperatorWizard::default());
+    let provider = PexipProvider::new(opts, secrets(), &graph).unwrap();
+    let scope = Scope::of(&graph);
+
+    // Before the wizard nothing of the Management Node exists.
+    assert!(provider.observe(&scope).await.unwrap().is_empty());
+
+    let a = Address::new(Kind::ManagementBootstrap, "pexmgr");
+    let desired = graph.get(&a).unwrap().desired.clone();
+    let request = CreateRequest {
+        stack: graph.stack(),
+        address: &a,
+        region: None,
+        desired: &desired,
+        retry_token: "t",
+        input: None,
+    };
+    let err = provider.create(&request).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Config { .. }), "{err:?}");
+    let text = err.to_string();
+    for expected in [
+        "installation wizard",
+        "Hostname: type `pexmgr`",
+        "Domain suffix: type `example.com`",
+        "$PEXIP_ADMIN_PASSWORD",
+        "expected `10.0.0.10`",
+        "169.254.169.254 0.pool.ntp.org 1.pool.ntp.org",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    secret_free(&text);
+
+    sim.complete_wizard().unwrap();
+    let created = provider.create(&request).await.unwrap();
+    assert_eq!(created.observed.state.as_deref(), Some(MANAGER_READY_STATE));
+    let state = provider.observe(&scope).await.unwrap();
+    assert!(state.get(&a).is_some());
+}
