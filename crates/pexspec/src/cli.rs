@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::{EXIT_OK, EXIT_USAGE, Terminal, lint, plan};
+use crate::{EXIT_OK, EXIT_USAGE, Terminal, lint, plan, sim};
 
 /// Deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML file.
 ///
@@ -74,6 +74,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the JSON Schema of the spec format (for editors and validators).
     Schema,
+    /// The built-in simulators of OCI and of the Pexip Management Node.
+    #[command(subcommand)]
+    Sim(SimCommand),
     /// Print a completion script for a shell.
     ///
     /// For example: `pexspec completions bash > /etc/bash_completion.d/pexspec`.
@@ -81,6 +84,41 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+/// `pexspec sim` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulators on 127.0.0.1 until interrupted (SIGINT or SIGTERM).
+    ///
+    /// The first line on standard output is one JSON object: the OCI endpoint of each region,
+    /// an OCI CLI configuration file with a test key the simulator trusts, the profile, and
+    /// the management API of each Management Node. Point the OCI CLI at it with
+    /// `oci --config-file FILE --endpoint URL ...`.
+    Serve(SimServeArgs),
+}
+
+/// Options of `pexspec sim serve`.
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// The state directory (SQLite databases, test key, certificates). A second process on
+    /// the same directory sees the same cloud. The state directory of `--sim` is
+    /// `.pexspec/sim/` beside the spec.
+    #[arg(long, value_name = "DIR", default_value = ".pexspec/sim")]
+    pub state: PathBuf,
+    /// An OCI region to serve, one port each (repeatable; default eu-frankfurt-1).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// A simulated Management Node to serve, by name (repeatable; default pexmgr).
+    #[arg(long = "management-node", value_name = "NAME")]
+    pub management_nodes: Vec<String>,
+    /// Simulated seconds per real second: 60 makes a 25-minute image import take 25 seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// The environment variable that holds the Management Node's admin password. When it is
+    /// unset, a random password is written to `DIR/pexip-admin-password` (mode 0600).
+    #[arg(long, value_name = "VAR", default_value = "PEXIP_ADMIN_PASSWORD")]
+    pub admin_password_env: String,
 }
 
 /// Options of `pexspec lint`.
@@ -174,6 +212,7 @@ pub(crate) fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, term:
                 }
             }
         }
+        Command::Sim(SimCommand::Serve(args)) => sim::serve(&args, out, err),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "pexspec", out);
             EXIT_OK

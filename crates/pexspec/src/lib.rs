@@ -9,6 +9,7 @@
 mod cli;
 mod lint;
 mod plan;
+mod sim;
 
 use std::ffi::OsString;
 use std::io::Write;
