@@ -283,7 +283,11 @@ async fn round_trip(file: &str) {
     let first = w.apply(&graph).await;
     assert!(!first.is_empty(), "{file}: the first apply creates");
 
+    let gets = w.sim.api_calls().get;
     let after = w.observe(&graph).await;
+    // One list per kind, whatever the number of objects: the probe, the Management Node's
+    // configuration, eight configuration lists and the nodes' status.
+    assert_eq!(w.sim.api_calls().get - gets, 11, "{file}: GETs per observe");
     let again = plan(&graph, &after);
     assert!(
         again.is_empty(),
