@@ -292,6 +292,11 @@ impl OciClient {
         &self.inner.tenancy
     }
 
+    /// The endpoints the client resolves regions with.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
     /// The signer.
     pub fn signer(&self) -> &Signer {
         &self.inner.signer
@@ -562,6 +567,17 @@ impl OciClient {
             resource: resp.resource()?,
             work_request_id: resp.header("opc-work-request-id"),
         })
+    }
+
+    /// Sends an update (`PUT` with `if-match` when given) and decodes the resource.
+    pub(crate) async fn update_resource<T: DeserializeOwned + OciResource>(
+        &self,
+        req: Request,
+        if_match: Option<&str>,
+    ) -> Result<T, OciError> {
+        self.execute(&req.header_opt("if-match", if_match))
+            .await?
+            .resource()
     }
 
     /// Sends a delete (with `if-match` when given); returns the work request id, if any.

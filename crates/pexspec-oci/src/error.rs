@@ -75,6 +75,11 @@ impl ServiceError {
     /// 409 `IncorrectState` / `LockConflict` / `ExternalServerIncorrectState`, and every 5xx
     /// except 501.
     pub fn is_retryable(&self) -> bool {
+        if self.is_out_of_capacity() {
+            // Retrying the same launch in the same place rarely helps: the caller moves on to
+            // another availability or fault domain instead.
+            return false;
+        }
         match self.status {
             429 => true,
             409 => matches!(
@@ -85,6 +90,18 @@ impl ServiceError {
             500..=599 => true,
             _ => false,
         }
+    }
+}
+
+impl ServiceError {
+    /// True for LaunchInstance's `500 InternalError "Out of host capacity."`: the availability
+    /// (or fault) domain has no room for the shape right now.
+    pub fn is_out_of_capacity(&self) -> bool {
+        self.status == 500
+            && self
+                .message
+                .to_ascii_lowercase()
+                .contains("out of host capacity")
     }
 }
 
@@ -325,5 +342,11 @@ impl OciError {
     /// True for 404 answers: the resource does not exist (or we may not see it).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// True for LaunchInstance's "Out of host capacity" answer (see
+    /// [`ServiceError::is_out_of_capacity`]).
+    pub fn is_out_of_capacity(&self) -> bool {
+        self.service().is_some_and(ServiceError::is_out_of_capacity)
     }
 }

@@ -5,6 +5,8 @@
 //! - [`OciClient`] is the typed client: retries, an adaptive rate limit per (service, region),
 //!   pagination, ETags and retry tokens; [`Endpoints`] maps regions to URLs (or to the simulator).
 //! - [`upload_file`] and [`import_image`] move a Pexip OVA into a bucket and make it an image.
+//! - [`provider::OciProvider`] is the OCI side of `pexspec_plan::Provider`: observe by tags,
+//!   create, update, delete and read every OCI kind of the resource graph.
 //!
 //! The simulator (`pexspec-sim`) shares no request-building or parsing code with this crate.
 
@@ -19,6 +21,7 @@ mod key;
 pub mod models;
 mod ops;
 mod progress;
+pub mod provider;
 mod ratelimit;
 mod retry;
 mod signer;

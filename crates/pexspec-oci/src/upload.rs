@@ -53,6 +53,9 @@ pub struct UploadOptions {
     pub parallelism: usize,
     /// Content type of the object.
     pub content_type: &'static str,
+    /// User metadata of the object (`opc-meta-<key>`; keys without the prefix). An object
+    /// already in the bucket counts as the same only if it carries this metadata too.
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl Default for UploadOptions {
@@ -61,6 +64,7 @@ impl Default for UploadOptions {
             part_size: 32 * MIB,
             parallelism: 4,
             content_type: "application/octet-stream",
+            metadata: BTreeMap::new(),
         }
     }
 }
@@ -227,6 +231,13 @@ impl Tracker<'_> {
     }
 }
 
+/// Does the object carry every wanted metadata entry?
+fn has_metadata(head: &ObjectHead, wanted: &BTreeMap<String, String>) -> bool {
+    wanted
+        .iter()
+        .all(|(k, v)| head.metadata.get(&k.to_ascii_lowercase()) == Some(v))
+}
+
 /// Does the object in the bucket hold exactly the bytes of the local file?
 async fn same_as_remote(
     path: &Path,
@@ -254,6 +265,9 @@ async fn same_as_remote(
     if head.content_md5.is_none() && candidates.is_empty() {
         return Ok(false);
     }
+    // Report the phase before hashing: a small file may be hashed before the first progress
+    // message is read.
+    tracker.report(UploadPhase::Checking, 0, 0, 0);
     let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let owned = path.to_path_buf();
     let sizes = candidates.clone();
@@ -329,6 +343,7 @@ pub async fn upload_file(
     };
 
     if let Some(head) = client.head_object(ns, bucket, object).await?
+        && has_metadata(&head, &options.metadata)
         && same_as_remote(path, size, part_size, &head, &tracker).await?
     {
         tracker.report(UploadPhase::AlreadyPresent, size, size, parts_total);
@@ -341,6 +356,7 @@ pub async fn upload_file(
         let (data, _) = read_part(path.to_path_buf(), 0, size).await?;
         let put = PutObjectOptions {
             content_type: Some(options.content_type),
+            metadata: options.metadata.clone(),
             ..PutObjectOptions::default()
         };
         let result = client.put_object(ns, bucket, object, data, &put).await?;
@@ -354,7 +370,8 @@ pub async fn upload_file(
         });
     }
 
-    // Continue the newest unfinished upload of this object, if any.
+    // Continue the newest unfinished upload of this object, if any (an upload started by an
+    // earlier run of the same intent carries the same metadata).
     let mut uploads: Vec<_> = client
         .list_multipart_uploads(ns, bucket)
         .await?
@@ -375,6 +392,11 @@ pub async fn upload_file(
             let details = CreateMultipartUploadDetails {
                 object: object.clone(),
                 content_type: Some(options.content_type.to_string()),
+                metadata: options
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (format!("opc-meta-{k}"), v.clone()))
+                    .collect(),
                 ..CreateMultipartUploadDetails::default()
             };
             (

@@ -201,8 +201,7 @@ async fn retry_after_is_honoured_exactly() {
 
 #[tokio::test]
 async fn attempts_are_bounded_and_backoff_doubles_with_full_jitter() {
-    let server =
-        TestServer::start(|_| Reply::error(500, "InternalError", "Out of host capacity.")).await;
+    let server = TestServer::start(|_| Reply::error(500, "InternalError", "Internal error.")).await;
     let (client, clock) = client_with(&server.url, |o| o.rate_limit.initial_rate = 1000.0);
     let err = client.get_vcn("ocid1.vcn.oc1..a").await.unwrap_err();
     assert_eq!(server.requests().len(), 8, "the SDKs' 8 attempts");
@@ -221,6 +220,21 @@ async fn attempts_are_bounded_and_backoff_doubles_with_full_jitter() {
         sleeps.iter().sum::<Duration>() > Duration::from_secs(5),
         "jitter is not always zero: {sleeps:?}"
     );
+}
+
+#[tokio::test]
+async fn out_of_host_capacity_is_returned_at_once() {
+    let server =
+        TestServer::start(|_| Reply::error(500, "InternalError", "Out of host capacity.")).await;
+    let (client, clock) = client(&server.url);
+    let err = client.get_vcn("ocid1.vcn.oc1..a").await.unwrap_err();
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the caller tries another domain instead"
+    );
+    assert!(err.is_out_of_capacity() && !err.is_retryable());
+    assert!(clock.sleeps().is_empty());
 }
 
 #[tokio::test]

@@ -79,6 +79,68 @@ pub struct Vcn {
     pub etag: Option<String>,
 }
 
+/// The body of the updates that change only a display name and tags (`UpdateVcnDetails`,
+/// `UpdateDrgDetails`, `UpdateDrgAttachmentDetails`, `UpdateRemotePeeringConnectionDetails`,
+/// `UpdateImageDetails`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateNameDetails {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// New freeform tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeform_tags: Option<Tags>,
+}
+
+/// `UpdateInternetGatewayDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInternetGatewayDetails {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Enable or disable the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_enabled: Option<bool>,
+    /// New freeform tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeform_tags: Option<Tags>,
+}
+
+/// `UpdateSubnetDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSubnetDetails {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// New route table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
+    /// New security lists (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_list_ids: Option<Vec<String>>,
+    /// New freeform tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeform_tags: Option<Tags>,
+}
+
+/// `UpdateInstanceDetails` (a new flex shape sizing reboots the instance).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInstanceDetails {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// New flex shape sizing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_config: Option<ShapeConfig>,
+    /// New freeform tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeform_tags: Option<Tags>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Internet gateway
 

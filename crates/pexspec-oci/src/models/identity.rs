@@ -21,6 +21,21 @@ pub struct CreateCompartmentDetails {
     pub freeform_tags: BTreeMap<String, String>,
 }
 
+/// `UpdateCompartmentDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCompartmentDetails {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New freeform tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeform_tags: Option<BTreeMap<String, String>>,
+}
+
 /// `Compartment`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

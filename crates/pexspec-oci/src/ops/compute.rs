@@ -60,6 +60,18 @@ impl OciClient {
         self.execute(&r).await?.resource()
     }
 
+    /// UpdateInstance (display name, flex shape sizing, tags).
+    pub async fn update_instance(
+        &self,
+        id: &str,
+        details: &UpdateInstanceDetails,
+        if_match: Option<&str>,
+    ) -> Result<Instance, OciError> {
+        let id = require("UpdateInstance", "instanceId", id)?;
+        let r = req("UpdateInstance", Method::PUT, vec!["instances".into(), id]).json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
     /// TerminateInstance (`DELETE …?preserveBootVolume=`): returns the work request id.
     pub async fn terminate_instance(
         &self,
@@ -141,6 +153,38 @@ impl OciClient {
             .query("compartmentId", c)
             .query_opt("displayName", display_name);
         self.list_all(r).await
+    }
+
+    /// UpdateImage (display name, tags).
+    pub async fn update_image(
+        &self,
+        id: &str,
+        details: &UpdateNameDetails,
+        if_match: Option<&str>,
+    ) -> Result<Image, OciError> {
+        let id = require("UpdateImage", "imageId", id)?;
+        let r = req("UpdateImage", Method::PUT, vec!["images".into(), id]).json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// RemoveImageShapeCompatibilityEntry (`DELETE /images/{id}/shapes/{shape}`).
+    pub async fn remove_image_shape_compatibility(
+        &self,
+        image_id: &str,
+        shape: &str,
+    ) -> Result<(), OciError> {
+        let id = require("RemoveImageShapeCompatibilityEntry", "imageId", image_id)?;
+        let shape = require("RemoveImageShapeCompatibilityEntry", "shapeName", shape)?;
+        self.delete(
+            req(
+                "RemoveImageShapeCompatibilityEntry",
+                Method::DELETE,
+                vec!["images".into(), id, "shapes".into(), shape],
+            ),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// DeleteImage.

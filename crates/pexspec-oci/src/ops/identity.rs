@@ -8,6 +8,7 @@ use crate::endpoints::Service;
 use crate::error::OciError;
 use crate::models::{
     AvailabilityDomain, Compartment, CreateCompartmentDetails, Region, RegionSubscription,
+    UpdateCompartmentDetails,
 };
 
 fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
@@ -52,6 +53,23 @@ impl OciClient {
             .query("compartmentId", parent)
             .query_opt("name", name);
         self.list_all(r).await
+    }
+
+    /// UpdateCompartment (name, description, tags), home region only.
+    pub async fn update_compartment(
+        &self,
+        compartment_id: &str,
+        details: &UpdateCompartmentDetails,
+        if_match: Option<&str>,
+    ) -> Result<Compartment, OciError> {
+        let id = require("UpdateCompartment", "compartmentId", compartment_id)?;
+        let r = req(
+            "UpdateCompartment",
+            Method::PUT,
+            vec!["compartments".into(), id],
+        )
+        .json(details)?;
+        self.update_resource(r, if_match).await
     }
 
     /// DeleteCompartment (asynchronous: returns the work request id), home region only.

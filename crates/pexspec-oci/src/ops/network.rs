@@ -110,6 +110,109 @@ impl OciClient {
         delete_public_ip = "DeletePublicIp"
     );
 
+    /// UpdateVcn (display name, tags), with `if-match` when an ETag is given.
+    pub async fn update_vcn(
+        &self,
+        id: &str,
+        details: &UpdateNameDetails,
+        if_match: Option<&str>,
+    ) -> Result<Vcn, OciError> {
+        let id = require("UpdateVcn", "vcnId", id)?;
+        let r = req("UpdateVcn", Method::PUT, vec!["vcns".into(), id]).json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// UpdateInternetGateway (display name, enabled, tags).
+    pub async fn update_internet_gateway(
+        &self,
+        id: &str,
+        details: &UpdateInternetGatewayDetails,
+        if_match: Option<&str>,
+    ) -> Result<InternetGateway, OciError> {
+        let id = require("UpdateInternetGateway", "igId", id)?;
+        let r = req(
+            "UpdateInternetGateway",
+            Method::PUT,
+            vec!["internetGateways".into(), id],
+        )
+        .json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// UpdateSubnet (display name, route table, security lists, tags).
+    pub async fn update_subnet(
+        &self,
+        id: &str,
+        details: &UpdateSubnetDetails,
+        if_match: Option<&str>,
+    ) -> Result<Subnet, OciError> {
+        let id = require("UpdateSubnet", "subnetId", id)?;
+        let r = req("UpdateSubnet", Method::PUT, vec!["subnets".into(), id]).json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// UpdateDrg (display name, tags).
+    pub async fn update_drg(
+        &self,
+        id: &str,
+        details: &UpdateNameDetails,
+        if_match: Option<&str>,
+    ) -> Result<Drg, OciError> {
+        let id = require("UpdateDrg", "drgId", id)?;
+        let r = req("UpdateDrg", Method::PUT, vec!["drgs".into(), id]).json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// UpdateDrgAttachment (display name, tags).
+    pub async fn update_drg_attachment(
+        &self,
+        id: &str,
+        details: &UpdateNameDetails,
+        if_match: Option<&str>,
+    ) -> Result<DrgAttachment, OciError> {
+        let id = require("UpdateDrgAttachment", "drgAttachmentId", id)?;
+        let r = req(
+            "UpdateDrgAttachment",
+            Method::PUT,
+            vec!["drgAttachments".into(), id],
+        )
+        .json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// UpdateRemotePeeringConnection (display name, tags).
+    pub async fn update_remote_peering_connection(
+        &self,
+        id: &str,
+        details: &UpdateNameDetails,
+        if_match: Option<&str>,
+    ) -> Result<RemotePeeringConnection, OciError> {
+        let id = require(
+            "UpdateRemotePeeringConnection",
+            "remotePeeringConnectionId",
+            id,
+        )?;
+        let r = req(
+            "UpdateRemotePeeringConnection",
+            Method::PUT,
+            vec!["remotePeeringConnections".into(), id],
+        )
+        .json(details)?;
+        self.update_resource(r, if_match).await
+    }
+
+    /// ListPrivateIps of a subnet (every VNIC's addresses in it, all pages).
+    pub async fn list_private_ips_by_subnet(
+        &self,
+        subnet_id: &str,
+    ) -> Result<Vec<PrivateIp>, OciError> {
+        let s = require("ListPrivateIps", "subnetId", subnet_id)?;
+        self.list_all(
+            req("ListPrivateIps", Method::GET, vec!["privateIps".into()]).query("subnetId", s),
+        )
+        .await
+    }
+
     /// ListVcns of a compartment (all pages).
     pub async fn list_vcns(&self, compartment_id: &str) -> Result<Vec<Vcn>, OciError> {
         let c = require("ListVcns", "compartmentId", compartment_id)?;

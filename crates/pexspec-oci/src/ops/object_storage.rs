@@ -113,6 +113,27 @@ impl OciClient {
         self.execute(&r).await?.resource()
     }
 
+    /// ListBuckets of a compartment (all pages; summaries carry name, tags and ETag, not the
+    /// access type or storage tier).
+    pub async fn list_buckets(
+        &self,
+        namespace: &str,
+        compartment_id: &str,
+    ) -> Result<Vec<Bucket>, OciError> {
+        let p = vec![
+            "n".into(),
+            require("ListBuckets", "namespaceName", namespace)?,
+            "b".into(),
+        ];
+        let c = require("ListBuckets", "compartmentId", compartment_id)?;
+        self.list_all(
+            req("ListBuckets", Method::GET, p)
+                .query("compartmentId", c)
+                .query("fields", "tags"),
+        )
+        .await
+    }
+
     /// GetBucket.
     pub async fn get_bucket(&self, namespace: &str, bucket: &str) -> Result<Bucket, OciError> {
         self.get_resource(req(
