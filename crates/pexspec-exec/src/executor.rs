@@ -13,7 +13,8 @@
 //!    image import → instance launch → Management Node bootstrap → node sync) start first.
 //! 2. **Running**: it sends its call (create, update, delete; a replace is a delete, a wait
 //!    until gone, then a create) when a slot of `parallelism` is free and the token bucket of
-//!    its (service, region) has a token.
+//!    its (service, region) has a token. Calls that change something get slots and tokens
+//!    before polls.
 //! 3. **Waiting**: a call that returns a transient lifecycle state (`IMPORTING`,
 //!    `PROVISIONING`, `PENDING`, `SYNCING`...) is followed by polls of `get`, spaced from the
 //!    operation's estimated duration. Between polls the step holds **no** slot: a 25-minute
@@ -221,6 +222,9 @@ type OpFuture<'r> = Pin<Box<dyn Future<Output = OpResult> + Send + 'r>>;
 /// ties (address order, or topological order), then the step.
 type QueueKey = (Reverse<u64>, usize, usize);
 
+/// How much priority a due poll gains per unit of time it is overdue.
+const POLL_AGING: u64 = 10;
+
 struct Step<'r> {
     change: &'r Change,
     node: Option<&'r Node>,
@@ -241,6 +245,8 @@ struct Step<'r> {
     wait_started: Instant,
     /// The last poll interval (zero before the first poll).
     interval: Duration,
+    /// When its next call became (or becomes) due.
+    due: Instant,
     /// The lifecycle state last reported in an event.
     seen_state: Option<Option<String>>,
     id: Option<String>,
@@ -257,6 +263,15 @@ impl Step<'_> {
 
     fn region(&self) -> Option<&str> {
         self.change.region.as_deref()
+    }
+
+    /// Whether the next call only looks at a resource being waited for.
+    fn is_polling(&self) -> bool {
+        self.status == Status::Running
+            && matches!(
+                self.phase,
+                Phase::DeleteWait | Phase::CreateWait | Phase::UpdateWait | Phase::Appear
+            )
     }
 }
 
@@ -428,6 +443,7 @@ impl<'r, E: EventSink> Run<'r, E> {
                 finished: None,
                 wait_started: t0,
                 interval: Duration::ZERO,
+                due: t0,
                 seen_state: None,
                 id: None,
                 outcome: None,
@@ -477,6 +493,12 @@ impl<'r, E: EventSink> Run<'r, E> {
 
     fn at(&self, now: Instant) -> u64 {
         ms(now.saturating_duration_since(self.t0))
+    }
+
+    /// Queues the next call of step `i` for `at`.
+    fn schedule(&mut self, i: usize, at: Instant) {
+        self.steps[i].due = at;
+        self.timers.insert((at, i));
     }
 
     fn make_ready(&mut self, i: usize) {
@@ -578,7 +600,24 @@ impl<'r, E: EventSink> Run<'r, E> {
     fn dispatch(&mut self, now: Instant) -> Option<Instant> {
         let hold = self.options.hold_slot_while_waiting;
         let mut wake: Option<Instant> = None;
-        let keys: Vec<QueueKey> = self.queue.iter().copied().collect();
+        // Calls that change something go first, in priority order; polls, which only learn,
+        // come after them. Under a tight rate limit two hundred nodes polled for their sync
+        // must not hold back the creates of the next ones. Polls go by priority too, aged:
+        // each second overdue counts as ten seconds more of remaining path, so no poll
+        // waits long behind a stream of more urgent ones.
+        let (mut keys, mut polls): (Vec<QueueKey>, Vec<QueueKey>) = self
+            .queue
+            .iter()
+            .copied()
+            .partition(|k| !self.steps[k.2].is_polling());
+        polls.sort_by_key(|k| {
+            let overdue = ms(now.saturating_duration_since(self.steps[k.2].due));
+            (
+                Reverse(k.0.0.saturating_add(overdue.saturating_mul(POLL_AGING))),
+                *k,
+            )
+        });
+        keys.extend(polls);
         for key in keys {
             let i = key.2;
             if !self.queue.contains(&key) || self.steps[i].status == Status::Done {
@@ -692,8 +731,8 @@ impl<'r, E: EventSink> Run<'r, E> {
         match step.phase {
             Phase::Create => {
                 let node = step.node.ok_or_else(missing_node)?;
-                let desired =
-                    resolve_for_apply(&node.desired, &self.state, &address).map_err(unresolved)?;
+                let desired = resolve_for_apply(&node.desired(), &self.state, &address)
+                    .map_err(unresolved)?;
                 let token = retry_token(&stack, &address, &desired);
                 let input = self.input_for(node)?;
                 let region = node.region.clone().or(region);
@@ -711,8 +750,8 @@ impl<'r, E: EventSink> Run<'r, E> {
             }
             Phase::Update => {
                 let node = step.node.ok_or_else(missing_node)?;
-                let desired =
-                    resolve_for_apply(&node.desired, &self.state, &address).map_err(unresolved)?;
+                let desired = resolve_for_apply(&node.desired(), &self.state, &address)
+                    .map_err(unresolved)?;
                 let Some(old) = self.state.get(&address) else {
                     return Err(StepError::Provider {
                         source: ProviderError::NotFound {
@@ -959,7 +998,7 @@ impl<'r, E: EventSink> Run<'r, E> {
             self.options.poll.next(expected, step.interval)
         };
         step.interval = delay;
-        self.timers.insert((now + delay, i));
+        self.schedule(i, now + delay);
     }
 
     /// A mutating call failed: retry after a backoff, or fail the step.
@@ -1019,7 +1058,7 @@ impl<'r, E: EventSink> Run<'r, E> {
             error: e.to_string(),
             delay_ms: ms(delay),
         });
-        self.timers.insert((now + delay, i));
+        self.schedule(i, now + delay);
     }
 
     /// The old resource is gone: a delete is done, a replace goes on with its create.
