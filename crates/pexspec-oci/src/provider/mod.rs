@@ -96,9 +96,9 @@ impl OciSettings {
         let compartment = graph
             .get(&Address::singleton(Kind::Compartment))
             .ok_or_else(|| missing("compartment"))?;
+        let compartment_desired = compartment.desired();
         let text = |key: &str| {
-            compartment
-                .desired
+            compartment_desired
                 .get(key)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
@@ -117,8 +117,8 @@ impl OciSettings {
             .nodes()
             .filter(|n| n.kind() == Kind::Object)
             .filter_map(|n| {
-                let name = n.desired.get("name")?.as_str()?;
-                Some((name.to_owned(), n.address.clone()))
+                let name = n.desired().get("name")?.as_str()?.to_owned();
+                Some((name, n.address.clone()))
             })
             .collect();
         Ok(Self {
