@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -20,6 +21,14 @@ macro_rules! kinds {
         impl Kind {
             /// Every kind, in creation order.
             pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
+
+            /// Looks a kind up by its name.
+            pub fn from_name(name: &str) -> Option<Kind> {
+                match name {
+                    $($name => Some(Kind::$variant),)*
+                    _ => None,
+                }
+            }
 
             /// The kind's name in addresses and plans, e.g. `route_table`.
             pub const fn as_str(self) -> &'static str {
@@ -102,12 +111,7 @@ kinds! {
         "The configuration file of a Conferencing Node delivered to its VM.";
 }
 
-impl Kind {
-    /// Looks a kind up by its name.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
-    }
-}
+impl Kind {}
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -138,7 +142,8 @@ impl<'de> Deserialize<'de> for Kind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
     kind: Kind,
-    key: Option<String>,
+    // Shared: addresses are cloned into every dependency list, plan and observed state.
+    key: Option<Arc<str>>,
 }
 
 impl Address {
@@ -148,10 +153,10 @@ impl Address {
     }
 
     /// The address `kind[key]`.
-    pub fn new(kind: Kind, key: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, key: impl AsRef<str>) -> Self {
         Self {
             kind,
-            key: Some(key.into()),
+            key: Some(Arc::from(key.as_ref())),
         }
     }
 

@@ -8,12 +8,73 @@ use pexspec_diagnostics::{Code, Diagnostic, Span};
 use pexspec_spec::{ConferencingNode, Deployment, IpAddress, Role, Shape, Sp, Spec};
 use serde_json::{Map, Value, json};
 
+use crate::graph::Desired;
+use crate::hash::{FastMap, fast_map};
 use crate::network::{
     canonical_cidr, canonical_ip, egress_rules, first_host, ingress_rules, netmask,
 };
 use crate::shapes::listed_by_default;
-use crate::value::{Lookup, file_value, secret_value};
+use crate::value::{Lookup, file_value, secret_reference, secret_value};
 use crate::{Address, Graph, Kind, Node, Ref};
+
+/// A JSON object from `"key": value` pairs, moving each value in with `Value::from` (the
+/// `json!` macro serializes interpolated values, a deep copy per field).
+macro_rules! obj {
+    ({ $($key:literal : $value:expr),* $(,)? }) => {{
+        let mut map = Map::with_capacity(obj!(@count $($key)*));
+        $( map.insert($key.to_owned(), IntoValue::into_value($value)); )*
+        Value::Object(map)
+    }};
+    (@count) => { 0 };
+    (@count $head:literal $($tail:literal)*) => { 1 + obj!(@count $($tail)*) };
+}
+
+/// What `obj!` accepts as a value: owned values move in, borrowed ones are copied.
+trait IntoValue {
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl IntoValue for String {
+    fn into_value(self) -> Value {
+        Value::String(self)
+    }
+}
+
+impl IntoValue for &String {
+    fn into_value(self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl IntoValue for &str {
+    fn into_value(self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+
+impl IntoValue for bool {
+    fn into_value(self) -> Value {
+        Value::Bool(self)
+    }
+}
+
+impl IntoValue for u16 {
+    fn into_value(self) -> Value {
+        Value::from(self)
+    }
+}
+
+impl IntoValue for Vec<Value> {
+    fn into_value(self) -> Value {
+        Value::Array(self)
+    }
+}
 
 /// Compiles a checked spec into the resource graph.
 ///
@@ -45,7 +106,7 @@ struct Compiler<'a> {
     spec: &'a Spec,
     stack: String,
     nodes: Vec<Node>,
-    index: BTreeMap<Address, usize>,
+    index: FastMap<Address, usize>,
     diagnostics: Vec<Diagnostic>,
     regions: BTreeMap<String, RegionInfo>,
     /// Region → the address of the Conferencing Node image imported there.
@@ -137,11 +198,22 @@ impl<'a> Compiler<'a> {
                     span: r.name.span,
                 });
         }
+        // Roughly the number of resources, so that the node list is not copied as it grows.
+        let r = spec.regions.len();
+        let aliases: usize = spec.platform.vmrs.iter().map(|v| v.aliases.len()).sum();
+        let capacity = 16
+            + r * (12 + 2 * r)
+            + spec.conferencing_nodes.len() * 5
+            + spec.platform.vmrs.len()
+            + aliases
+            + spec.platform.locations.len()
+            + spec.platform.dns_servers.len()
+            + spec.platform.ntp_servers.len();
         Self {
             spec,
             stack: spec.name.value.clone(),
-            nodes: Vec::new(),
-            index: BTreeMap::new(),
+            nodes: Vec::with_capacity(capacity),
+            index: fast_map(capacity),
             diagnostics: Vec::new(),
             regions,
             conferencing_images: BTreeMap::new(),
@@ -196,8 +268,8 @@ impl<'a> Compiler<'a> {
         let mut node = Node::new(
             Address::singleton(Kind::Compartment),
             None,
-            json!({
-                "name": compartment.name.value,
+            obj!({
+                "name": &compartment.name.value,
                 "description": format!("Pexip Infinity stack `{}`, managed by pexspec", self.stack),
                 "parent": parent,
             }),
@@ -210,8 +282,8 @@ impl<'a> Compiler<'a> {
         let mut node = Node::new(
             Address::singleton(Kind::Bucket),
             Some(home.clone()),
-            json!({
-                "name": bucket.value,
+            obj!({
+                "name": &bucket.value,
                 "compartment_id": compartment_id(),
                 "public_access_type": "NoPublicAccess",
                 "storage_tier": "Standard",
@@ -265,8 +337,8 @@ impl<'a> Compiler<'a> {
         let mut node = Node::new(
             addr(Kind::Object, key),
             Some(home),
-            json!({
-                "bucket": self.spec.images.bucket.value,
+            obj!({
+                "bucket": &self.spec.images.bucket.value,
                 "name": file_name(path.value.trim()),
                 "source": file_value(path.value.trim()),
             }),
@@ -295,19 +367,19 @@ impl<'a> Compiler<'a> {
         let mut node = Node::new(
             addr(Kind::Image, key),
             Some(region.to_owned()),
-            json!({
+            obj!({
                 "compartment_id": compartment_id(),
                 "display_name": self.image_display_name(object),
                 "launch_mode": "PARAVIRTUALIZED",
-                "source": {
+                "source": obj!({
                     "source_type": "objectStorageTuple",
-                    "bucket_name": self.spec.images.bucket.value,
+                    "bucket_name": &self.spec.images.bucket.value,
                     "namespace_name": Ref::new(Address::singleton(Kind::Bucket), "namespace").to_value(),
                     "object_name": Ref::new(object_address, "name").to_value(),
                     "bucket_region": self.home_region(),
                     "source_image_type": "VMDK",
                     "operating_system": "Linux",
-                },
+                }),
             }),
         );
         node.span = Some(path.span);
@@ -337,7 +409,7 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 vcn.clone(),
                 r.clone(),
-                json!({
+                obj!({
                     "compartment_id": compartment_id(),
                     "display_name": format!("{}-{region}", self.stack),
                     "cidr_block": vcn_cidr,
@@ -353,7 +425,7 @@ impl<'a> Compiler<'a> {
                 let mut node = Node::new(
                     igw.clone(),
                     r.clone(),
-                    json!({
+                    obj!({
                         "compartment_id": compartment_id(),
                         "vcn_id": id_of(vcn.clone()),
                         "display_name": format!("{}-{region}-internet", self.stack),
@@ -364,7 +436,7 @@ impl<'a> Compiler<'a> {
                 self.push(node);
                 rules.push((
                     "0.0.0.0/0".to_owned(),
-                    json!({
+                    obj!({
                         "destination": "0.0.0.0/0",
                         "destination_type": "CIDR_BLOCK",
                         "network_entity_id": id_of(igw),
@@ -378,7 +450,7 @@ impl<'a> Compiler<'a> {
                 let mut node = Node::new(
                     drg.clone(),
                     r.clone(),
-                    json!({
+                    obj!({
                         "compartment_id": compartment_id(),
                         "display_name": format!("{}-{region}-peering", self.stack),
                     }),
@@ -389,10 +461,10 @@ impl<'a> Compiler<'a> {
                 let mut node = Node::new(
                     attachment.clone(),
                     r.clone(),
-                    json!({
+                    obj!({
                         "drg_id": id_of(drg.clone()),
                         "display_name": format!("{}-{region}-vcn-attachment", self.stack),
-                        "network_details": {"type": "VCN", "id": id_of(vcn.clone())},
+                        "network_details": obj!({"type": "VCN", "id": id_of(vcn.clone())}),
                     }),
                 );
                 node.span = span;
@@ -405,8 +477,8 @@ impl<'a> Compiler<'a> {
                     };
                     rules.push((
                         peer_info.vcn_cidr.clone(),
-                        json!({
-                            "destination": peer_info.vcn_cidr,
+                        obj!({
+                            "destination": &peer_info.vcn_cidr,
                             "destination_type": "CIDR_BLOCK",
                             "network_entity_id": id_of(drg.clone()),
                             "description": format!("{region} to {peer}"),
@@ -420,7 +492,7 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 route_table.clone(),
                 r.clone(),
-                json!({
+                obj!({
                     "compartment_id": compartment_id(),
                     "vcn_id": id_of(vcn.clone()),
                     "display_name": format!("{}-{region}-routes", self.stack),
@@ -435,12 +507,12 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 security_list.clone(),
                 r.clone(),
-                json!({
+                obj!({
                     "compartment_id": compartment_id(),
                     "vcn_id": id_of(vcn.clone()),
                     "display_name": format!("{}-{region}-pexip", self.stack),
-                    "ingress_security_rules": ingress,
-                    "egress_security_rules": egress,
+                    "ingress_security_rules": ingress.clone(),
+                    "egress_security_rules": egress.clone(),
                 }),
             );
             node.span = span;
@@ -450,14 +522,14 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 addr(Kind::Subnet, region),
                 r.clone(),
-                json!({
+                obj!({
                     "compartment_id": compartment_id(),
                     "vcn_id": id_of(vcn),
                     "display_name": format!("{}-{region}-nodes", self.stack),
                     "cidr_block": subnet_cidr,
                     "dns_label": "pexip",
                     "route_table_id": id_of(route_table),
-                    "security_list_ids": [id_of(security_list)],
+                    "security_list_ids": vec![id_of(security_list)],
                     "prohibit_public_ip_on_vnic": !internet && !any_public,
                 }),
             );
@@ -492,7 +564,7 @@ impl<'a> Compiler<'a> {
                 let mut node = Node::new(
                     Address::composite(Kind::Rpc, &[a, b]),
                     Some(a.clone()),
-                    json!({
+                    obj!({
                         "compartment_id": compartment_id(),
                         "drg_id": id_of(addr(Kind::Drg, a)),
                         "display_name": format!("{}-{a}-to-{b}", self.stack),
@@ -508,11 +580,11 @@ impl<'a> Compiler<'a> {
                 let mut node = Node::new(
                     Address::composite(Kind::RpcPeering, &[&a, &b]),
                     None,
-                    json!({
-                        "requestor_region": a,
+                    obj!({
+                        "requestor_region": &a,
                         "requestor_id": id_of(Address::composite(Kind::Rpc, &[&a, &b])),
                         "acceptor_id": id_of(Address::composite(Kind::Rpc, &[&b, &a])),
-                        "peer_region_name": b,
+                        "peer_region_name": &b,
                         "peering_status": "PEERED",
                     }),
                 );
@@ -596,14 +668,14 @@ impl<'a> Compiler<'a> {
         };
         let (shape, config) = shape_value(s.shape);
         let shape_name = s.shape.name.value.trim();
-        let mut vnic = Map::new();
+        let mut vnic = Map::with_capacity(4);
         vnic.insert("subnet_id".into(), id_of(addr(Kind::Subnet, region)));
         vnic.insert("assign_public_ip".into(), json!(false));
         vnic.insert("hostname_label".into(), json!(s.hostname));
         if let Some(ip) = s.private_ip {
             vnic.insert("private_ip".into(), json!(canonical_ip(&ip.raw)));
         }
-        let mut desired = Map::new();
+        let mut desired = Map::with_capacity(8);
         desired.insert("compartment_id".into(), compartment_id());
         desired.insert("display_name".into(), json!(name));
         desired.insert("availability_domain".into(), json!("AD-1"));
@@ -613,12 +685,12 @@ impl<'a> Compiler<'a> {
         }
         desired.insert(
             "source_details".into(),
-            json!({"source_type": "image", "image_id": image_ref}),
+            obj!({"source_type": "image", "image_id": image_ref}),
         );
         desired.insert("create_vnic_details".into(), Value::Object(vnic));
         desired.insert(
             "metadata".into(),
-            json!({"ssh_authorized_keys": file_value(self.spec.ssh_public_key.value.trim())}),
+            obj!({"ssh_authorized_keys": file_value(self.spec.ssh_public_key.value.trim())}),
         );
         let instance = addr(Kind::Instance, name);
         let mut node = Node::new(instance.clone(), r.clone(), Value::Object(desired));
@@ -635,7 +707,7 @@ impl<'a> Compiler<'a> {
             let mut entry = Node::new(
                 image_shape.clone(),
                 image_region,
-                json!({"image_id": id_of(image), "shape": shape_name}),
+                obj!({"image_id": id_of(image), "shape": shape_name}),
             );
             entry.span = Some(s.shape.name.span);
             self.push(entry);
@@ -646,7 +718,7 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 addr(Kind::PublicIp, name),
                 r,
-                json!({
+                obj!({
                     "compartment_id": compartment_id(),
                     "display_name": name,
                     "lifetime": "RESERVED",
@@ -751,7 +823,7 @@ impl<'a> Compiler<'a> {
         for (d, raw) in spec.platform.dns_servers.iter().zip(&dns) {
             let a = addr(Kind::DnsServer, raw);
             let mut node =
-                Node::new(a.clone(), None, json!({"address": raw})).after(manager.clone());
+                Node::new(a.clone(), None, obj!({"address": raw})).after(manager.clone());
             node.span = Some(d.span);
             self.push(node);
             if !dns_refs.contains(&a) {
@@ -762,7 +834,7 @@ impl<'a> Compiler<'a> {
         for (n, raw) in spec.platform.ntp_servers.iter().zip(&ntp) {
             let a = addr(Kind::NtpServer, raw);
             let mut node =
-                Node::new(a.clone(), None, json!({"address": raw})).after(manager.clone());
+                Node::new(a.clone(), None, obj!({"address": raw})).after(manager.clone());
             node.span = Some(n.span);
             self.push(node);
             if !ntp_refs.contains(&a) {
@@ -773,7 +845,7 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 addr(Kind::Licence, &i.to_string()),
                 None,
-                json!({"entitlement_id": secret_value(&licence.value), "offline_mode": false}),
+                obj!({"entitlement_id": secret_value(&licence.value), "offline_mode": false}),
             )
             .after(manager.clone());
             node.span = Some(licence.span);
@@ -785,9 +857,13 @@ impl<'a> Compiler<'a> {
             locations.insert(name.to_owned());
             let mut desired = Map::new();
             desired.insert("name".into(), json!(name));
-            if let Some(description) = &location.description {
-                desired.insert("description".into(), json!(description));
-            }
+            desired.insert(
+                "description".into(),
+                location
+                    .description
+                    .as_ref()
+                    .map_or(Value::Null, |d| json!(d)),
+            );
             desired.insert(
                 "dns_servers".into(),
                 Value::Array(dns_refs.iter().cloned().map(id_of).collect()),
@@ -812,7 +888,7 @@ impl<'a> Compiler<'a> {
             let mut node = Node::new(
                 addr(Kind::TlsCertificate, name),
                 None,
-                json!({
+                obj!({
                     "certificate": file_value(cert.certificate.value.trim()),
                     "private_key": secret_value(&cert.private_key.value),
                 }),
@@ -824,30 +900,25 @@ impl<'a> Compiler<'a> {
         for vmr in &spec.platform.vmrs {
             let name = vmr.name.value.trim();
             let conference = addr(Kind::Conference, name);
-            let mut desired = Map::new();
-            desired.insert("name".into(), json!(name));
-            if let Some(description) = &vmr.description {
-                desired.insert("description".into(), json!(description));
-            }
-            if let Some(pin) = &vmr.pin {
-                desired.insert("pin".into(), secret_value(&pin.value));
-            }
-            if let Some(pin) = &vmr.guest_pin {
-                desired.insert("guest_pin".into(), secret_value(&pin.value));
-            }
-            desired.insert("allow_guests".into(), json!(vmr.guest_pin.is_some()));
+            let desired = Desired::Conference {
+                name: name.to_owned(),
+                description: vmr.description.clone(),
+                pin: vmr.pin.as_ref().map(|p| secret_reference(&p.value)),
+                guest_pin: vmr.guest_pin.as_ref().map(|p| secret_reference(&p.value)),
+            };
             let mut node =
-                Node::new(conference.clone(), None, Value::Object(desired)).after(manager.clone());
+                Node::with_desired(conference.clone(), None, desired).after(manager.clone());
             node.span = Some(vmr.name.span);
             self.push(node);
             for alias in &vmr.aliases {
                 let text = alias.value.trim();
-                let mut node = Node::new(
-                    addr(Kind::ConferenceAlias, text),
-                    None,
-                    json!({"alias": text, "conference": id_of(conference.clone())}),
-                )
-                .after(manager.clone());
+                let desired = Desired::Alias {
+                    alias: text.to_owned(),
+                    conference: conference.clone(),
+                };
+                let mut node = Node::with_desired(addr(Kind::ConferenceAlias, text), None, desired)
+                    .after(manager.clone())
+                    .after(conference.clone());
                 node.span = Some(alias.span);
                 self.push(node);
             }
@@ -907,7 +978,7 @@ impl<'a> Compiler<'a> {
         let instance = addr(Kind::Instance, name);
         let public_ip = addr(Kind::PublicIp, name);
         let address = Self::private_ip(name, n.private_ip.as_ref());
-        let mut desired = Map::new();
+        let mut desired = Map::with_capacity(18);
         desired.insert("name".into(), json!(name));
         desired.insert("hostname".into(), json!(n.hostname.value.trim()));
         desired.insert("domain".into(), json!(n.domain.value.trim()));
@@ -925,27 +996,38 @@ impl<'a> Compiler<'a> {
             id_of(addr(Kind::SystemLocation, location)),
         );
         desired.insert("deployment_type".into(), json!("MANUAL-PROVISION-ONLY"));
-        if public {
-            desired.insert(
-                "static_nat_address".into(),
-                Ref::new(public_ip.clone(), "ip_address").to_value(),
-            );
-        }
-        if let Some(fqdn) = &n.sip_tls_fqdn {
-            desired.insert("alternative_fqdn".into(), json!(fqdn.value.trim()));
-        }
-        if let Some(c) = certificate {
-            desired.insert(
-                "tls_certificate".into(),
-                id_of(addr(Kind::TlsCertificate, c)),
-            );
-        }
-        if let Some(ip) = &n.ipv6_address {
-            desired.insert("ipv6_address".into(), json!(canonical_ip(&ip.raw)));
-        }
-        if let Some(ip) = &n.ipv6_gateway {
-            desired.insert("ipv6_gateway".into(), json!(canonical_ip(&ip.raw)));
-        }
+        // Optional fields are explicit `null` when the spec leaves them out, so that
+        // removing one from the spec unsets it.
+        desired.insert(
+            "static_nat_address".into(),
+            if public {
+                Ref::new(public_ip.clone(), "ip_address").to_value()
+            } else {
+                Value::Null
+            },
+        );
+        desired.insert(
+            "alternative_fqdn".into(),
+            n.sip_tls_fqdn
+                .as_ref()
+                .map_or(Value::Null, |f| json!(f.value.trim())),
+        );
+        desired.insert(
+            "tls_certificate".into(),
+            certificate.map_or(Value::Null, |c| id_of(addr(Kind::TlsCertificate, c))),
+        );
+        desired.insert(
+            "ipv6_address".into(),
+            n.ipv6_address
+                .as_ref()
+                .map_or(Value::Null, |ip| json!(canonical_ip(&ip.raw))),
+        );
+        desired.insert(
+            "ipv6_gateway".into(),
+            n.ipv6_gateway
+                .as_ref()
+                .map_or(Value::Null, |ip| json!(canonical_ip(&ip.raw))),
+        );
         if let Some(password) = &n.ssh_password {
             desired.insert("password".into(), secret_value(&password.value));
         }
@@ -972,7 +1054,7 @@ impl<'a> Compiler<'a> {
         let mut node = Node::new(
             addr(Kind::NodeBootstrap, name),
             None,
-            json!({"worker_vm_id": id_of(worker.clone()), "upload_address": upload, "port": 8443}),
+            obj!({"worker_vm_id": id_of(worker.clone()), "upload_address": upload, "port": 8443_u16}),
         )
         .after(instance)
         .after(addr(Kind::RouteTable, region));

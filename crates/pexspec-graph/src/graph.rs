@@ -1,44 +1,116 @@
 //! The resource graph: nodes with their desired state, dependency edges, a deterministic
 //! topological order, and cycle errors that say which edge to cut.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use pexspec_diagnostics::{Code, Diagnostic, Span};
-use serde::Serialize;
-use serde_json::Value;
+use std::borrow::Cow;
 
-use crate::value::for_each_ref;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::hash::{FastMap, fast_map};
+use crate::value::{for_each_ref, for_each_ref_text, split_ref};
 use crate::{Address, Kind, Ref};
 
 /// One resource: its address, region, desired state and what it depends on.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     /// The stable address, e.g. `subnet[eu-zurich-1]`.
     pub address: Address,
     /// The OCI region it lives in; `None` for global OCI resources (the compartment, the
     /// peering of two regions) and for the Pexip resources.
     pub region: Option<String>,
-    /// Every field the provider sends, as JSON with snake_case API field names. References
-    /// to other resources, secrets and files are markers (see [`crate::value`]).
-    pub desired: Value,
+    pub(crate) desired: Desired,
     /// The resources that must exist (and be up to date) before this one is created or
     /// updated. Every `$ref` target and every `replaced_with` entry is one of them.
     pub depends_on: BTreeSet<Address>,
     /// Dependencies whose replacement replaces this resource too (a Conferencing Node's
     /// registration is replaced with its VM: the new VM needs a new configuration file).
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub replaced_with: BTreeSet<Address>,
     /// Where in the spec the resource comes from, for diagnostics.
-    #[serde(skip)]
     pub span: Option<Span>,
+}
+
+/// A desired state: JSON, or a compact form for the kinds a large platform has thousands
+/// of (meeting rooms and their aliases), turned into the same JSON on demand.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Desired {
+    /// Any desired state.
+    Json(Value),
+    /// A `conference`.
+    Conference {
+        name: String,
+        description: Option<String>,
+        /// Secret references (`env:NAME`), never values.
+        pin: Option<String>,
+        guest_pin: Option<String>,
+    },
+    /// A `conference_alias`.
+    Alias { alias: String, conference: Address },
+}
+
+impl Desired {
+    fn to_json(&self) -> Value {
+        match self {
+            Desired::Json(v) => v.clone(),
+            Desired::Conference {
+                name,
+                description,
+                pin,
+                guest_pin,
+            } => {
+                let secret = |s: &Option<String>| {
+                    s.as_ref()
+                        .map_or(Value::Null, |r| crate::value::secret_reference_value(r))
+                };
+                let mut map = Map::with_capacity(5);
+                map.insert("name".into(), Value::String(name.clone()));
+                map.insert(
+                    "description".into(),
+                    description.clone().map_or(Value::Null, Value::String),
+                );
+                map.insert("pin".into(), secret(pin));
+                map.insert("guest_pin".into(), secret(guest_pin));
+                map.insert("allow_guests".into(), Value::Bool(guest_pin.is_some()));
+                Value::Object(map)
+            }
+            Desired::Alias { alias, conference } => {
+                let mut map = Map::with_capacity(2);
+                map.insert("alias".into(), Value::String(alias.clone()));
+                map.insert("conference".into(), Ref::id(conference.clone()).to_value());
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Node", 5)?;
+        st.serialize_field("address", &self.address)?;
+        st.serialize_field("region", &self.region)?;
+        st.serialize_field("desired", &*self.desired())?;
+        st.serialize_field("depends_on", &self.depends_on)?;
+        if !self.replaced_with.is_empty() {
+            st.serialize_field("replaced_with", &self.replaced_with)?;
+        }
+        st.end()
+    }
 }
 
 impl Node {
     /// A node with no dependencies.
     pub fn new(address: Address, region: Option<String>, desired: Value) -> Self {
+        Self::with_desired(address, region, Desired::Json(desired))
+    }
+
+    pub(crate) fn with_desired(address: Address, region: Option<String>, desired: Desired) -> Self {
         Self {
             address,
             region,
@@ -46,6 +118,25 @@ impl Node {
             depends_on: BTreeSet::new(),
             replaced_with: BTreeSet::new(),
             span: None,
+        }
+    }
+
+    /// The desired state: every field the provider sends, as JSON with snake_case API
+    /// field names. References to other resources, secrets and files are markers (see
+    /// [`crate::value`]).
+    pub fn desired(&self) -> Cow<'_, Value> {
+        match &self.desired {
+            Desired::Json(v) => Cow::Borrowed(v),
+            compact => Cow::Owned(compact.to_json()),
+        }
+    }
+
+    /// The JSON desired state, or the one reference of a compact one.
+    pub(crate) fn json_or_ref(&self) -> Result<&Value, Option<&Address>> {
+        match &self.desired {
+            Desired::Json(v) => Ok(v),
+            Desired::Conference { .. } => Err(None),
+            Desired::Alias { conference, .. } => Err(Some(conference)),
         }
     }
 
@@ -64,7 +155,11 @@ impl Node {
     /// Every reference in the desired state.
     pub fn refs(&self) -> Vec<Ref> {
         let mut out = Vec::new();
-        for_each_ref(&self.desired, &mut |r| out.push(r));
+        match &self.desired {
+            Desired::Json(v) => for_each_ref(v, &mut |r| out.push(r)),
+            Desired::Conference { .. } => {}
+            Desired::Alias { conference, .. } => out.push(Ref::id(conference.clone())),
+        }
         out
     }
 
@@ -111,7 +206,7 @@ pub struct Graph {
     stack: String,
     regions: Vec<String>,
     inner: DiGraph<Node, ()>,
-    index: BTreeMap<Address, NodeIndex>,
+    index: FastMap<Address, NodeIndex>,
     order: Vec<NodeIndex>,
 }
 
@@ -127,67 +222,100 @@ impl Graph {
         nodes: Vec<Node>,
     ) -> Result<Graph, Vec<Diagnostic>> {
         let mut diagnostics = Vec::new();
-        let mut inner = DiGraph::<Node, ()>::with_capacity(nodes.len(), nodes.len() * 3);
-        let mut index = BTreeMap::new();
-        for mut node in nodes {
-            for r in node.refs() {
-                node.depends_on.insert(r.address);
-            }
-            let extra: Vec<Address> = node.replaced_with.iter().cloned().collect();
-            node.depends_on.extend(extra);
-            let own = node.address.clone();
-            if node.depends_on.remove(&own) {
-                // A node that depends on itself is a cycle of one edge.
-                diagnostics.push(cycle_diagnostic(std::slice::from_ref(&own), &own, &[&node]));
-            }
-            if let Some(&existing) = index.get(&node.address) {
-                let first: &Node = &inner[existing];
-                let mut d = Diagnostic::new(
-                    Code::DuplicateName,
-                    format!("the spec defines `{}` twice", node.address),
-                )
-                .with_help("give each of them its own name");
-                if let Some(span) = node.span {
-                    d = d.with_primary(span, "second definition");
+        let mut nodes = nodes;
+        // Phase 1, borrowing the nodes: a lookup by (kind, key) that needs no allocation,
+        // duplicates, the targets of references, and the edges.
+        let mut keep = vec![true; nodes.len()];
+        let mut edges: Vec<(usize, usize)> = Vec::with_capacity(nodes.len() * 3);
+        let mut ref_targets: Vec<(usize, usize)> = Vec::new();
+        {
+            let mut lookup: FastMap<(Kind, Option<&str>), usize> = fast_map(nodes.len());
+            for (i, node) in nodes.iter().enumerate() {
+                let key = (node.address.kind(), node.address.key());
+                if let Some(&first) = lookup.get(&key) {
+                    diagnostics.push(duplicate(&nodes[first], node));
+                    keep[i] = false;
+                } else {
+                    lookup.insert(key, i);
                 }
-                if let Some(span) = first.span {
-                    d = d.with_secondary(span, "first definition");
-                }
-                diagnostics.push(d);
-                continue;
             }
-            let address = node.address.clone();
-            let i = inner.add_node(node);
-            index.insert(address, i);
-        }
-        let mut edges = Vec::new();
-        for i in inner.node_indices() {
-            let node = &inner[i];
-            for dep in &node.depends_on {
-                match index.get(dep) {
-                    Some(&d) => edges.push((d, i)),
-                    None => {
-                        let mut d = Diagnostic::new(
-                            Code::InvalidValue,
-                            format!(
-                                "`{}` depends on `{dep}`, which the spec does not define",
-                                node.address
-                            ),
-                        )
-                        .with_help(format!("define `{dep}` or remove the reference to it"));
-                        if let Some(span) = node.span {
-                            d = d.with_primary(span, "defined here");
-                        }
-                        diagnostics.push(d);
+            let mut deps: Vec<usize> = Vec::new();
+            for (i, node) in nodes.iter().enumerate() {
+                if !keep[i] {
+                    continue;
+                }
+                deps.clear();
+                let mut bad_ref = None;
+                match node.json_or_ref() {
+                    Ok(json) => for_each_ref_text(json, &mut |text| match split_ref(text)
+                        .and_then(|(a, _)| parse_borrowed(a))
+                    {
+                        Some(key) => match lookup.get(&key) {
+                            Some(&d) => deps.push(d),
+                            None => bad_ref = bad_ref.take().or(Some(text.to_owned())),
+                        },
+                        None => bad_ref = bad_ref.take().or(Some(text.to_owned())),
+                    }),
+                    Err(Some(target)) => match lookup.get(&(target.kind(), target.key())) {
+                        Some(&d) => deps.push(d),
+                        None => bad_ref = Some(format!("{target}.id")),
+                    },
+                    Err(None) => {}
+                }
+                if let Some(text) = bad_ref {
+                    diagnostics.push(dangling(node, &text));
+                }
+                for &d in &deps {
+                    if !node.depends_on.contains(&nodes[d].address) {
+                        ref_targets.push((i, d));
+                    }
+                }
+                for dep in node.depends_on.iter().chain(&node.replaced_with) {
+                    match lookup.get(&(dep.kind(), dep.key())) {
+                        Some(&d) => deps.push(d),
+                        None => diagnostics.push(dangling(node, &dep.to_string())),
+                    }
+                }
+                deps.sort_unstable();
+                deps.dedup();
+                for &d in &deps {
+                    if d == i {
+                        let own = node.address.clone();
+                        diagnostics.push(cycle_diagnostic(
+                            std::slice::from_ref(&own),
+                            &own,
+                            &[node],
+                        ));
+                    } else {
+                        edges.push((d, i));
                     }
                 }
             }
         }
-        for (a, b) in edges {
-            inner.add_edge(a, b, ());
+        // Phase 2: complete `depends_on` with reference targets and `replaced_with`.
+        for (i, d) in ref_targets {
+            let target = nodes[d].address.clone();
+            nodes[i].depends_on.insert(target);
+        }
+        for node in &mut nodes {
+            if !node.replaced_with.is_empty() {
+                let extra: Vec<Address> = node.replaced_with.iter().cloned().collect();
+                node.depends_on.extend(extra);
+            }
         }
         if !diagnostics.is_empty() {
             return Err(diagnostics);
+        }
+        // Phase 3: the petgraph graph and the index.
+        let mut inner = DiGraph::<Node, ()>::with_capacity(nodes.len(), edges.len());
+        let mut index = fast_map(nodes.len());
+        for node in nodes {
+            let address = node.address.clone();
+            let i = inner.add_node(node);
+            index.insert(address, i);
+        }
+        for (a, b) in edges {
+            inner.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
         }
         let order = match topological_order(&inner) {
             Ok(order) => order,
@@ -300,25 +428,75 @@ impl Graph {
     }
 }
 
-/// Kahn's algorithm with the ready set ordered by address: deterministic.
+fn duplicate(first: &Node, node: &Node) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        Code::DuplicateName,
+        format!("the spec defines `{}` twice", node.address),
+    )
+    .with_help("give each of them its own name");
+    if let Some(span) = node.span {
+        d = d.with_primary(span, "second definition");
+    }
+    if let Some(span) = first.span {
+        d = d.with_secondary(span, "first definition");
+    }
+    d
+}
+
+fn dangling(node: &Node, dep: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        Code::InvalidValue,
+        format!(
+            "`{}` depends on `{dep}`, which the spec does not define",
+            node.address
+        ),
+    )
+    .with_help(format!("define `{dep}` or remove the reference to it"));
+    if let Some(span) = node.span {
+        d = d.with_primary(span, "defined here");
+    }
+    d
+}
+
+/// `kind` or `kind[key]` as a borrowed lookup key.
+fn parse_borrowed(text: &str) -> Option<(Kind, Option<&str>)> {
+    match text.find('[') {
+        None => Some((Kind::from_name(text)?, None)),
+        Some(open) => Some((
+            Kind::from_name(&text[..open])?,
+            Some(text[open + 1..].strip_suffix(']')?),
+        )),
+    }
+}
+
+/// Kahn's algorithm with the ready set ordered by address: deterministic, whatever the
+/// order the nodes were given in. Addresses are ranked once, so the ready set compares
+/// numbers.
 fn topological_order(g: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, ()> {
+    let mut by_address: Vec<NodeIndex> = g.node_indices().collect();
+    by_address.sort_unstable_by(|a, b| g[*a].address.cmp(&g[*b].address));
+    let mut rank = vec![0u32; g.node_count()];
+    for (r, i) in by_address.iter().enumerate() {
+        rank[i.index()] = u32::try_from(r).unwrap_or(u32::MAX);
+    }
     let mut indegree: Vec<usize> = vec![0; g.node_count()];
     for e in g.edge_references() {
         indegree[e.target().index()] += 1;
     }
-    let mut ready: BTreeSet<(&Address, NodeIndex)> = g
+    let mut ready: BinaryHeap<Reverse<(u32, u32)>> = g
         .node_indices()
         .filter(|i| indegree[i.index()] == 0)
-        .map(|i| (&g[i].address, i))
+        .map(|i| Reverse((rank[i.index()], i.index() as u32)))
         .collect();
     let mut order = Vec::with_capacity(g.node_count());
-    while let Some((_, i)) = ready.pop_first() {
+    while let Some(Reverse((_, i))) = ready.pop() {
+        let i = NodeIndex::new(i as usize);
         order.push(i);
         for e in g.edges(i) {
             let t = e.target();
             indegree[t.index()] -= 1;
             if indegree[t.index()] == 0 {
-                ready.insert((&g[t].address, t));
+                ready.push(Reverse((rank[t.index()], t.index() as u32)));
             }
         }
     }

@@ -13,6 +13,7 @@
 mod address;
 mod compile;
 mod graph;
+pub mod hash;
 pub mod network;
 mod render;
 pub mod shapes;

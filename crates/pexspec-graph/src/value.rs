@@ -5,7 +5,7 @@
 //!
 //! | marker | example | resolved |
 //! |---|---|---|
-//! | `$ref` | `{"$ref": {"address": "vcn[eu-zurich-1]", "field": "id"}}` | from the observed state of that resource, at plan and apply time |
+//! | `$ref` | `{"$ref": "vcn[eu-zurich-1].id"}` (address, a dot, the field) | from the observed state of that resource, at plan and apply time |
 //! | `$secret` | `{"$secret": "env:PEXIP_ADMIN_PASSWORD"}` | by the provider, at the moment it sends the request; never stored |
 //! | `$file` | `{"$file": "keys/pexip.pub"}` | by the provider, from a file relative to the spec |
 //! | `$lookup` | `{"$lookup": {"kind": "image", "region": "eu-zurich-1", "display_name": "..."}}` | from resources observe saw but pexspec does not manage |
@@ -42,18 +42,34 @@ impl Ref {
         Self::new(address, "id")
     }
 
-    /// The JSON form: `{"$ref": {"address": ..., "field": ...}}`.
+    /// The JSON form: `{"$ref": "ADDRESS.FIELD"}`, e.g. `{"$ref": "vcn[eu-zurich-1].id"}`.
     pub fn to_value(&self) -> Value {
-        json!({"$ref": {"address": self.address.to_string(), "field": self.field}})
+        marker("$ref", Value::String(self.to_string()))
     }
 
     /// Reads the JSON form.
     pub fn from_value(value: &Value) -> Option<Ref> {
-        let inner = single(value, "$ref")?.as_object()?;
-        let address = Address::parse(inner.get("address")?.as_str()?).ok()?;
-        let field = inner.get("field")?.as_str()?;
-        Some(Ref::new(address, field))
+        Ref::parse(single(value, "$ref")?.as_str()?)
     }
+
+    /// Parses `ADDRESS.FIELD` (the field follows the address's closing bracket, or the
+    /// first dot of a singleton's address).
+    pub fn parse(text: &str) -> Option<Ref> {
+        let (address, field) = split_ref(text)?;
+        Some(Ref::new(Address::parse(address).ok()?, field))
+    }
+}
+
+/// Splits the text of a reference, `ADDRESS.FIELD`, into its address and field without
+/// allocating.
+pub fn split_ref(text: &str) -> Option<(&str, &str)> {
+    let at = if text.contains('[') {
+        text.rfind("].")? + 1
+    } else {
+        text.find('.')?
+    };
+    let (address, field) = (&text[..at], &text[at + 1..]);
+    (!field.is_empty()).then_some((address, field))
 }
 
 impl std::fmt::Display for Ref {
@@ -99,17 +115,34 @@ impl Lookup {
 /// `{"$secret": "env:NAME"}` or `{"$secret": "file:PATH"}`: where a secret comes from,
 /// never its value.
 pub fn secret_value(secret: &pexspec_spec::Secret) -> Value {
-    let reference = match secret {
+    marker("$secret", Value::String(secret_reference(secret)))
+}
+
+/// `env:NAME`, `file:PATH` (or `inline` for a secret written in clear, whose text the
+/// loader never kept).
+pub fn secret_reference(secret: &pexspec_spec::Secret) -> String {
+    match secret {
         pexspec_spec::Secret::Env(name) => format!("env:{}", name.value),
         pexspec_spec::Secret::File(path) => format!("file:{}", path.value),
         pexspec_spec::Secret::Inline => "inline".to_owned(),
-    };
-    json!({ "$secret": reference })
+    }
+}
+
+/// `{"$secret": reference}` from a reference made by [`secret_reference`].
+pub fn secret_reference_value(reference: &str) -> Value {
+    marker("$secret", Value::String(reference.to_owned()))
 }
 
 /// `{"$file": "PATH"}`: the contents of a (non-secret) file relative to the spec.
 pub fn file_value(path: &str) -> Value {
-    json!({ "$file": path })
+    marker("$file", Value::String(path.to_owned()))
+}
+
+/// A one-key object `{key: value}`.
+fn marker(key: &str, value: Value) -> Value {
+    let mut map = Map::with_capacity(1);
+    map.insert(key.to_owned(), value);
+    Value::Object(map)
 }
 
 /// Whether `value` is a write-only value (`$secret` or `$file`).
@@ -117,24 +150,57 @@ pub fn is_write_only(value: &Value) -> bool {
     single(value, "$secret").is_some() || single(value, "$file").is_some()
 }
 
+/// The text of a `$ref` marker (`ADDRESS.FIELD`), if `value` is one.
+pub fn ref_text(value: &Value) -> Option<&str> {
+    single(value, "$ref")?.as_str()
+}
+
+/// Whether `value` is a `$ref` or `$lookup` marker.
+pub fn is_marker(value: &Value) -> bool {
+    single(value, "$ref").is_some() || single(value, "$lookup").is_some()
+}
+
 /// Whether `value` is a secret reference.
 pub fn is_secret(value: &Value) -> bool {
     single(value, "$secret").is_some()
 }
 
+/// The value of a one-key object whose key is `key` (no hashing: a marker is the only key).
 fn single<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     let map = value.as_object()?;
-    if map.len() == 1 { map.get(key) } else { None }
+    if map.len() != 1 {
+        return None;
+    }
+    let (k, v) = map.iter().next()?;
+    (k == key).then_some(v)
+}
+
+/// Calls `f` on the text (`ADDRESS.FIELD`) of every `$ref` inside `value`, without parsing.
+pub(crate) fn for_each_ref_text<'v>(value: &'v Value, f: &mut impl FnMut(&'v str)) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = single(value, "$ref") {
+                f(text);
+                return;
+            }
+            for v in map.values() {
+                for_each_ref_text(v, f);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                for_each_ref_text(v, f);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Calls `f` on every reference inside `value`.
 pub fn for_each_ref(value: &Value, f: &mut impl FnMut(Ref)) {
     match value {
         Value::Object(map) => {
-            if map.len() == 1
-                && map.contains_key("$ref")
-                && let Some(r) = Ref::from_value(value)
-            {
+            if let Some(r) = Ref::from_value(value) {
                 f(r);
                 return;
             }
@@ -230,6 +296,12 @@ mod tests {
         for_each_ref(&v, &mut |r| found.push(r));
         assert_eq!(found, vec![r.clone(), r.clone()]);
         assert_eq!(r.to_string(), "vcn[eu-zurich-1].id");
+        assert_eq!(r.to_value(), json!({"$ref": "vcn[eu-zurich-1].id"}));
+        let odd = Ref::new(Address::new(Kind::Conference, "a]. b[c]"), "id");
+        assert_eq!(Ref::from_value(&odd.to_value()), Some(odd));
+        let single = Ref::new(Address::singleton(Kind::Bucket), "namespace");
+        assert_eq!(Ref::from_value(&single.to_value()), Some(single));
+        assert_eq!(Ref::parse("vcn[a]."), None);
         let (resolved, unknown) = resolve(
             &v,
             &mut |_| Resolution::Known(json!("ocid1.vcn")),

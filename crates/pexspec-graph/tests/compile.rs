@@ -27,10 +27,11 @@ fn a(text: &str) -> Address {
     Address::parse(text).unwrap()
 }
 
-fn desired<'g>(g: &'g Graph, address: &str) -> &'g Value {
-    &g.get(&a(address))
+fn desired(g: &Graph, address: &str) -> Value {
+    g.get(&a(address))
         .unwrap_or_else(|| panic!("no {address}"))
-        .desired
+        .desired()
+        .into_owned()
 }
 
 fn deps(g: &Graph, address: &str) -> Vec<String> {
@@ -65,7 +66,7 @@ fn every_example_spec_compiles() {
                     "{} ({region})\n  after: {}\n  desired: {}\n",
                     n.address,
                     after.join(", "),
-                    n.desired
+                    n.desired()
                 ));
                 if !n.replaced_with.is_empty() {
                     let with: Vec<String> =
@@ -162,11 +163,11 @@ fn nodes_get_the_guides_network_configuration() {
     assert_eq!(worker["ipv6_address"], "2001:db8::31");
     assert_eq!(
         worker["static_nat_address"],
-        json!({"$ref": {"address": "public_ip[pexconf01]", "field": "ip_address"}})
+        json!({"$ref": "public_ip[pexconf01].ip_address"})
     );
     assert_eq!(
         worker["system_location"],
-        json!({"$ref": {"address": "system_location[Frankfurt]", "field": "id"}})
+        json!({"$ref": "system_location[Frankfurt].id"})
     );
     assert_eq!(
         worker["password"],
@@ -217,10 +218,10 @@ fn nodes_get_the_guides_network_configuration() {
         routes["route_rules"],
         json!([
             {"destination": "0.0.0.0/0", "destination_type": "CIDR_BLOCK",
-             "network_entity_id": {"$ref": {"address": "internet_gateway[eu-zurich-1]", "field": "id"}},
+             "network_entity_id": {"$ref": "internet_gateway[eu-zurich-1].id"},
              "description": "Internet"},
             {"destination": "10.0.0.0/16", "destination_type": "CIDR_BLOCK",
-             "network_entity_id": {"$ref": {"address": "drg[eu-zurich-1]", "field": "id"}},
+             "network_entity_id": {"$ref": "drg[eu-zurich-1].id"},
              "description": "eu-zurich-1 to eu-frankfurt-1"},
         ])
     );
@@ -406,14 +407,10 @@ fn private_and_hybrid_deployments() {
     let g = compile(&example("hybrid.yaml")).unwrap();
     let manager = g.get(&a("management_bootstrap[pexmgr]")).unwrap();
     assert!(manager.depends_on.is_empty(), "on premises: no instance");
-    assert_eq!(manager.desired["address"], "172.16.0.10");
+    assert_eq!(manager.desired()["address"], "172.16.0.10");
     assert!(!g.contains(&a("image[management]")) && !g.contains(&a("object[management]")));
     assert_eq!(desired(&g, "worker_vm[pexedge01]")["node_type"], "PROXYING");
-    assert!(
-        desired(&g, "worker_vm[pexconf01]")
-            .get("static_nat_address")
-            .is_none()
-    );
+    assert!(desired(&g, "worker_vm[pexconf01]")["static_nat_address"].is_null());
 }
 
 #[test]
@@ -425,7 +422,7 @@ fn secrets_appear_only_as_references() {
         "quickstart.yaml",
     ] {
         let g = compile(&example(name)).unwrap();
-        let all: Vec<Value> = g.nodes().map(|n| n.desired.clone()).collect();
+        let all: Vec<Value> = g.nodes().map(|n| n.desired().into_owned()).collect();
         let text = serde_json::to_string(&all).unwrap();
         for (field, expected) in [
             ("admin_password", "env:PEXIP_ADMIN_PASSWORD"),

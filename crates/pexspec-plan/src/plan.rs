@@ -1,0 +1,583 @@
+//! The plan: the graph's desired state against the observed state, as create / update /
+//! replace / delete / noop per resource. Pure and deterministic.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use pexspec_graph::hash::{FastMap, fast_map};
+use pexspec_graph::value::{Resolution, is_secret, resolve, split_ref};
+use pexspec_graph::{Address, Graph, Group, Kind, Lookup, Node, Ref};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::compare::{Resolved, Resolver, covers_with};
+use crate::{Observed, ObservedState};
+
+/// What the plan does to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// It does not exist: create it.
+    Create,
+    /// It exists and differs in fields that can change in place.
+    Update,
+    /// It exists and differs in a field that cannot change in place, or something it is
+    /// replaced with is replaced: delete it, then create it.
+    Replace,
+    /// It exists but the spec no longer has it.
+    Delete,
+    /// It is up to date (or created and not yet visible).
+    Noop,
+}
+
+impl Action {
+    /// `create`, `update`, `replace`, `delete` or `noop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Noop => "noop",
+        }
+    }
+
+    /// The symbol shown before the address: `+`, `~`, `-/+`, `-`, or a space for noop.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::Noop => " ",
+        }
+    }
+}
+
+/// One field that differs: its observed and its desired value. A reference not yet known
+/// stays a `{"$ref": ...}` marker; a secret's observed value is never shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// The top-level field of the desired state.
+    pub field: String,
+    /// The observed value (`null` if absent; `"(sensitive)"` for a secret).
+    pub old: Value,
+    /// The desired value, references resolved where known.
+    pub new: Value,
+    /// Whether this field forces the replacement.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forces_replacement: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What the plan does to one resource, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The address.
+    pub address: Address,
+    /// The kind.
+    pub kind: Kind,
+    /// The action.
+    pub action: Action,
+    /// Why, in a few words (`` `cidr_block` cannot change in place ``).
+    pub reason: Cow<'static, str>,
+    /// The resources this change waits for: for a create, update or replace its
+    /// dependencies; for a delete, the changes that stop referring to it (dependents are
+    /// deleted first).
+    pub depends_on: Vec<Address>,
+    /// The region, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The observed id (update, replace, delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The fields that differ (update, replace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FieldDiff>,
+    /// Created a moment ago and not yet listed by the cloud: wait, do not create again.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pending: bool,
+}
+
+impl Change {
+    /// The group the change is shown in.
+    pub fn group(&self) -> Group {
+        if !self.kind.is_oci() {
+            Group::Pexip
+        } else {
+            match &self.region {
+                Some(r) => Group::Region(r.clone()),
+                None => Group::Global,
+            }
+        }
+    }
+}
+
+/// How many changes of each action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Resources to create.
+    pub create: usize,
+    /// Resources to update in place.
+    pub update: usize,
+    /// Resources to replace.
+    pub replace: usize,
+    /// Resources to delete.
+    pub delete: usize,
+    /// Resources up to date.
+    pub noop: usize,
+}
+
+/// The plan (DESIGN.md §6): `{"version":1,"changes":[...],"summary":{...}}`, plus the stack,
+/// the regions in display order and the fingerprint of the observed state it was made from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The plan format version: 1.
+    pub version: u32,
+    /// The stack.
+    pub stack: String,
+    /// The fingerprint of the observed state ([`ObservedState::fingerprint`]).
+    pub observed: String,
+    /// The regions in display order.
+    pub regions: Vec<String>,
+    /// One change per resource of the graph in topological order, then the deletes,
+    /// dependents first.
+    pub changes: Vec<Change>,
+    /// The counts.
+    pub summary: Summary,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing (every change is a noop).
+    pub fn is_empty(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::Noop)
+    }
+
+    /// The change of `address`.
+    pub fn change(&self, address: &Address) -> Option<&Change> {
+        self.changes.iter().find(|c| &c.address == address)
+    }
+
+    /// The plan as pretty JSON with a final newline; the same plan always gives the same
+    /// bytes.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The groups in display order: global, the regions, the Pexip Management Node.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut out = vec![Group::Global];
+        let mut seen = BTreeSet::new();
+        for r in &self.regions {
+            if seen.insert(r.as_str()) {
+                out.push(Group::Region(r.clone()));
+            }
+        }
+        let extra: BTreeSet<&str> = self
+            .changes
+            .iter()
+            .filter_map(|c| c.region.as_deref())
+            .filter(|r| !seen.contains(r))
+            .collect();
+        out.extend(extra.into_iter().map(|r| Group::Region(r.to_owned())));
+        out.push(Group::Pexip);
+        out
+    }
+}
+
+/// What the plan decided for a node, for the nodes after it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Decided {
+    /// Its observed values stay valid.
+    Kept,
+    /// Created or replaced (or pending): its values are known only after apply.
+    New,
+}
+
+/// A borrowed key for an address: `(kind, key)`.
+type Key<'a> = (Kind, Option<&'a str>);
+
+fn key_of(address: &Address) -> Key<'_> {
+    (address.kind(), address.key())
+}
+
+fn parse_key(text: &str) -> Option<Key<'_>> {
+    match text.find('[') {
+        None => Some((Kind::from_name(text)?, None)),
+        Some(open) => Some((
+            Kind::from_name(&text[..open])?,
+            Some(text[open + 1..].strip_suffix(']')?),
+        )),
+    }
+}
+
+/// One address's observed resource and what the plan decided for it so far.
+#[derive(Clone, Copy, Default)]
+struct Slot<'a> {
+    observed: Option<&'a Observed>,
+    decided: Option<Decided>,
+}
+
+/// The observed state and the decisions so far, indexed by borrowed address keys.
+struct Index<'a> {
+    slots: FastMap<Key<'a>, Slot<'a>>,
+    observed: &'a ObservedState,
+}
+
+impl<'a> Index<'a> {
+    fn new(graph: &'a Graph, observed: &'a ObservedState) -> Self {
+        let mut slots: FastMap<Key<'a>, Slot<'a>> = fast_map(graph.len().max(observed.len()));
+        for (address, o) in &observed.resources {
+            slots.insert(
+                key_of(address),
+                Slot {
+                    observed: Some(o),
+                    decided: None,
+                },
+            );
+        }
+        Self { slots, observed }
+    }
+
+    fn decided(&self, address: &Address) -> Option<Decided> {
+        self.slots.get(&key_of(address)).and_then(|s| s.decided)
+    }
+
+    /// What the reference `ADDRESS.FIELD` stands for.
+    fn resolve(&self, text: &str) -> Resolved<'a> {
+        let Some((address, field)) = split_ref(text) else {
+            return Resolved::Unknown;
+        };
+        let Some(slot) = parse_key(address).and_then(|k| self.slots.get(&k)) else {
+            return Resolved::Unknown;
+        };
+        match (slot.decided, slot.observed) {
+            (Some(Decided::Kept), Some(o)) if field == "id" => Resolved::Id(&o.id),
+            (Some(Decided::Kept), Some(o)) => match o.fields.get(field) {
+                Some(v) if !v.is_null() => Resolved::Value(v),
+                _ => Resolved::Unknown,
+            },
+            _ => Resolved::Unknown,
+        }
+    }
+
+    fn lookup(&self, l: &Lookup) -> Option<&'a str> {
+        self.observed.lookups.get(&l.key()).map(String::as_str)
+    }
+
+    /// A desired value with the references resolved where known (for showing a diff).
+    fn materialize(&self, value: &Value) -> Value {
+        let (value, _) = resolve(
+            value,
+            &mut |r: &Ref| match self.resolve(&r.to_string()) {
+                Resolved::Id(id) => Resolution::Known(Value::String(id.to_owned())),
+                Resolved::Value(v) => Resolution::Known(v.clone()),
+                Resolved::Unknown => Resolution::Unknown,
+            },
+            &mut |l| match self.lookup(l) {
+                Some(id) => Resolution::Known(Value::String(id.to_owned())),
+                None => Resolution::Unknown,
+            },
+        );
+        value
+    }
+}
+
+fn contains_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => is_secret(value) || map.values().any(contains_secret),
+        Value::Array(items) => items.iter().any(contains_secret),
+        _ => false,
+    }
+}
+
+fn backticked(fields: &[&str]) -> String {
+    let quoted: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+    quoted.join(", ")
+}
+
+/// Compares one existing resource with its desired state.
+fn diff_existing(
+    node: &Node,
+    obs: &Observed,
+    index: &Index<'_>,
+) -> (Action, Reason, Vec<FieldDiff>) {
+    let immutable = node.kind().immutable_fields();
+    let mut diff = Vec::new();
+    let desired = node.desired();
+    if let Value::Object(fields) = &*desired {
+        let reference = |text: &str| index.resolve(text);
+        let lookup = |l: &Lookup| index.lookup(l);
+        let resolver = Resolver {
+            reference: &reference,
+            lookup: &lookup,
+        };
+        for (field, new) in fields {
+            let old = obs.fields.get(field);
+            if covers_with(old, new, &resolver) {
+                continue;
+            }
+            let old = if contains_secret(new) {
+                Value::String("(sensitive)".into())
+            } else {
+                old.cloned().unwrap_or(Value::Null)
+            };
+            diff.push(FieldDiff {
+                field: field.clone(),
+                old,
+                new: index.materialize(new),
+                forces_replacement: immutable.contains(&field.as_str()),
+            });
+        }
+    }
+    if let Some(with) = node
+        .replaced_with
+        .iter()
+        .find(|a| index.decided(a) == Some(Decided::New))
+    {
+        let reason = if index.observed.get(with).is_some() {
+            format!("`{with}` is replaced")
+        } else {
+            format!("`{with}` is created anew")
+        };
+        return (Action::Replace, Reason::Owned(reason), diff);
+    }
+    let forcing: Vec<&str> = diff
+        .iter()
+        .filter(|d| d.forces_replacement)
+        .map(|d| d.field.as_str())
+        .collect();
+    if !forcing.is_empty() {
+        let reason = format!("{} cannot change in place", backticked(&forcing));
+        return (Action::Replace, Reason::Owned(reason), diff);
+    }
+    if diff.is_empty() {
+        return (Action::Noop, Reason::Borrowed("up to date"), diff);
+    }
+    let fields: Vec<&str> = diff.iter().map(|d| d.field.as_str()).collect();
+    let verb = if fields.len() == 1 {
+        "differs"
+    } else {
+        "differ"
+    };
+    (
+        Action::Update,
+        Reason::Owned(format!("{} {verb}", backticked(&fields))),
+        diff,
+    )
+}
+
+type Reason = Cow<'static, str>;
+
+/// Plans `graph` against `observed`: pure and deterministic.
+///
+/// Every resource of the graph gets a change, in topological order: `create` if it was not
+/// observed; `replace` if a field it cannot change in place differs, or something it is
+/// replaced with is created or replaced; `update` if other fields differ; `noop` otherwise.
+/// Observed resources of the stack whose address the graph does not have are deleted,
+/// dependents first.
+pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
+    let mut index = Index::new(graph, observed);
+    let mut changes = Vec::with_capacity(graph.len());
+    let mut summary = Summary::default();
+    for node in graph.nodes() {
+        let address = &node.address;
+        let depends_on: Vec<Address> = node.depends_on.iter().cloned().collect();
+        let slot = index
+            .slots
+            .get(&key_of(address))
+            .copied()
+            .unwrap_or_default();
+        let (action, reason, diff, id, pending) = match slot.observed {
+            None if observed.pending.contains(address) => (
+                Action::Noop,
+                Reason::Borrowed("created, not yet listed by the cloud: wait for it"),
+                Vec::new(),
+                None,
+                true,
+            ),
+            None => (
+                Action::Create,
+                Reason::Borrowed("does not exist"),
+                Vec::new(),
+                None,
+                false,
+            ),
+            Some(obs) => {
+                let (action, reason, diff) = diff_existing(node, obs, &index);
+                (action, reason, diff, Some(obs.id.clone()), false)
+            }
+        };
+        let decided = match action {
+            Action::Create | Action::Replace => Decided::New,
+            _ if pending => Decided::New,
+            _ => Decided::Kept,
+        };
+        index.slots.insert(
+            key_of(address),
+            Slot {
+                observed: slot.observed,
+                decided: Some(decided),
+            },
+        );
+        count(&mut summary, action);
+        changes.push(Change {
+            address: address.clone(),
+            kind: node.kind(),
+            action,
+            reason,
+            depends_on,
+            region: node.region.clone(),
+            id,
+            diff,
+            pending,
+        });
+    }
+    let deletes = deletes(graph, observed, &changes);
+    for change in &deletes {
+        count(&mut summary, change.action);
+    }
+    changes.extend(deletes);
+    Plan {
+        version: 1,
+        stack: graph.stack().to_owned(),
+        observed: observed.fingerprint(),
+        regions: graph.regions().to_vec(),
+        changes,
+        summary,
+    }
+}
+
+fn count(summary: &mut Summary, action: Action) {
+    match action {
+        Action::Create => summary.create += 1,
+        Action::Update => summary.update += 1,
+        Action::Replace => summary.replace += 1,
+        Action::Delete => summary.delete += 1,
+        Action::Noop => summary.noop += 1,
+    }
+}
+
+/// Every string inside a value.
+fn strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The deletes: observed resources the graph does not have, ordered so that a resource is
+/// deleted after everything that refers to it (found by its id and computed fields in the
+/// referrers' observed fields), ties broken by reverse creation order then address.
+fn deletes(graph: &Graph, observed: &ObservedState, changes: &[Change]) -> Vec<Change> {
+    let gone: Vec<&Observed> = observed
+        .resources
+        .values()
+        .filter(|o| !graph.contains(&o.address))
+        .collect();
+    if gone.is_empty() {
+        return Vec::new();
+    }
+    // Identity value → deleted resources it identifies.
+    let mut by_identity: FastMap<&str, Vec<&Address>> = fast_map(gone.len() * 2);
+    for o in &gone {
+        for identity in o.identities() {
+            by_identity.entry(identity).or_default().push(&o.address);
+        }
+    }
+    // referrer → the deleted resources it refers to; for each deleted resource, who waits.
+    let mut waits_for: BTreeMap<&Address, BTreeSet<&Address>> =
+        gone.iter().map(|o| (&o.address, BTreeSet::new())).collect();
+    let mut referrers_of: BTreeMap<&Address, BTreeSet<&Address>> = BTreeMap::new();
+    let changing: BTreeSet<&Address> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Update | Action::Replace))
+        .map(|c| &c.address)
+        .collect();
+    for o in observed.resources.values() {
+        let is_gone = waits_for.contains_key(&o.address);
+        if !is_gone && !changing.contains(&o.address) {
+            continue;
+        }
+        let mut found = Vec::new();
+        strings(&o.fields, &mut found);
+        for s in found {
+            for &target in by_identity.get(s).map(Vec::as_slice).unwrap_or(&[]) {
+                if target != &o.address {
+                    referrers_of.entry(target).or_default().insert(&o.address);
+                    if is_gone && let Some(w) = waits_for.get_mut(&o.address) {
+                        w.insert(target);
+                    }
+                }
+            }
+        }
+    }
+    // Kahn: a deleted resource is ready once every deleted resource referring to it is done.
+    let mut blocking: BTreeMap<&Address, usize> = waits_for.keys().map(|a| (*a, 0)).collect();
+    for targets in waits_for.values() {
+        for t in targets {
+            if let Some(n) = blocking.get_mut(t) {
+                *n += 1;
+            }
+        }
+    }
+    let key = |a: &Address| (std::cmp::Reverse(a.kind()), a.clone());
+    let mut ready: BTreeSet<(std::cmp::Reverse<Kind>, Address)> = blocking
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(a, _)| key(a))
+        .collect();
+    let mut order: Vec<Address> = Vec::with_capacity(gone.len());
+    while let Some((_, a)) = ready.pop_first() {
+        if let Some(targets) = waits_for.get(&a) {
+            for t in targets {
+                if let Some(n) = blocking.get_mut(t) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.insert(key(t));
+                    }
+                }
+            }
+        }
+        order.push(a);
+    }
+    if order.len() < gone.len() {
+        // References in a loop (not something pexspec creates): fall back to kind order.
+        let done: BTreeSet<Address> = order.iter().cloned().collect();
+        let mut rest: Vec<&Observed> = gone
+            .iter()
+            .copied()
+            .filter(|o| !done.contains(&o.address))
+            .collect();
+        rest.sort_by_key(|o| key(&o.address));
+        order.extend(rest.into_iter().map(|o| o.address.clone()));
+    }
+    order
+        .into_iter()
+        .filter_map(|address| {
+            let o = observed.get(&address)?;
+            let depends_on = referrers_of
+                .get(&address)
+                .map(|s| s.iter().map(|a| (*a).clone()).collect())
+                .unwrap_or_default();
+            Some(Change {
+                kind: o.kind,
+                action: Action::Delete,
+                reason: Cow::Borrowed("not in the spec"),
+                depends_on,
+                region: o.region.clone(),
+                id: Some(o.id.clone()),
+                diff: Vec::new(),
+                pending: false,
+                address,
+            })
+        })
+        .collect()
+}
