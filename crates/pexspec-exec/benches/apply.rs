@@ -97,6 +97,18 @@ fn hms(d: Duration) -> String {
     }
 }
 
+/// `1.7 s`, `2 min 59 s`.
+fn short(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else if (s % 60.0).abs() < 0.05 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.0} min {:.1} s", (s / 60.0).floor(), s % 60.0)
+    }
+}
+
 fn main() {
     let timing = SimTiming::realistic();
     let durations = Durations::new();
@@ -107,10 +119,10 @@ fn main() {
         let call = timing.call.get(&kind).copied().unwrap_or_default();
         let ready = timing.ready.get(&kind).copied().unwrap_or_default();
         println!(
-            "| `{kind}` | {:.1} s + {} | {} |",
-            call.as_secs_f64(),
-            hms(ready),
-            hms(durations.estimate(kind, Operation::Delete)),
+            "| `{kind}` | {} + {} | {} |",
+            short(call),
+            short(ready),
+            short(durations.estimate(kind, Operation::Delete)),
         );
     }
     println!("\nA `get` (a poll) takes 200 ms.\n");

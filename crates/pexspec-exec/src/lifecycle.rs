@@ -29,6 +29,8 @@ const PENDING: &[&str] = &[
     "UPDATING",
     "MOVING",
     "PENDING",
+    // A remote peering connection right after its connect call, before `PENDING`.
+    "NEW",
     "PEERING",
     "SYNCING",
     "BOOTING",
@@ -47,8 +49,7 @@ const GONE: &[&str] = &["TERMINATED", "DELETED", "DETACHED"];
 const FAILED: &[&str] = &["FAILED", "INVALID", "REVOKED", "DISABLED", "INACTIVE"];
 
 /// What a lifecycle state means. `None` (Pexip objects, which have no lifecycle) is ready,
-/// and so is any state not listed as pending, failed or gone (`NEW`, `STOPPED`,
-/// `UNASSIGNED`...): the executor never waits on a state it does not know to be transient.
+/// and so is any state not listed as pending, failed or gone (`STOPPED`, `UNASSIGNED`...): the executor never waits on a state it does not know to be transient.
 /// Case does not matter.
 pub fn lifecycle(state: Option<&str>) -> Lifecycle {
     let Some(state) = state else {
@@ -78,6 +79,7 @@ mod tests {
         assert_eq!(lifecycle(Some("synced")), Lifecycle::Ready);
         assert_eq!(lifecycle(Some("IMPORTING")), Lifecycle::Pending);
         assert_eq!(lifecycle(Some("TERMINATING")), Lifecycle::Pending);
+        assert_eq!(lifecycle(Some("NEW")), Lifecycle::Pending);
         assert_eq!(lifecycle(Some("TERMINATED")), Lifecycle::Gone);
         assert_eq!(lifecycle(Some("REVOKED")), Lifecycle::Failed);
         assert_eq!(lifecycle(Some("SOMETHING_NEW")), Lifecycle::Ready);

@@ -145,6 +145,11 @@ async fn a_stale_or_foreign_plan_is_refused_before_anything_changes() {
         observe(&other, &graph)
     };
     let providers: Vec<Box<dyn pexspec_plan::DynProvider>> = vec![Box::new(sim.clone())];
+    // The run is a `Send` future: the CLI may drive it from any runtime thread.
+    fn assert_send<T: Send>(_: &T) {}
+    let future = pexspec_exec::execute(&p, &graph, &moved, &providers, options(), Vec::new());
+    assert_send(&future);
+    drop(future);
     let err = pexspec_exec::execute(&p, &graph, &moved, &providers, options(), ())
         .await
         .unwrap_err();
