@@ -8,6 +8,7 @@ with gen_spec.py, and prints a Markdown table: min and median wall time over N r
 resident memory, each process started the same way. Figures belong in book/src/performance.md.
 """
 import argparse
+import math
 import os
 import resource
 import statistics
@@ -20,26 +21,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_once(cmd):
+    """Wall time, CPU time (user + system) and peak RSS (KiB) of one run, the process's own:
+    measured with os.wait4 on the child, so neither Python nor other processes count."""
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t
-
-
-def peak_rss_kib(cmd):
-    """Peak RSS of one run of `cmd`, in KiB, measured in a fresh child so that the maximum
-    is this command's alone."""
-    code = ("import resource,subprocess,sys;"
-            "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def measure(name, cmd, runs):
     for _ in range(2):
         run_once(cmd)
-    times = sorted(run_once(cmd) for _ in range(runs))
-    return name, times[0] * 1e3, statistics.median(times) * 1e3, peak_rss_kib(cmd) / 1024
+    samples = [run_once(cmd) for _ in range(runs)]
+    walls = sorted(s[0] for s in samples)
+    cpus = sorted(s[1] for s in samples)
+    rss = max(s[2] for s in samples)
+    return name, walls[0] * 1e3, statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3, rss / 1024
 
 
 def main():
@@ -63,15 +61,16 @@ def main():
         sizes[scale] = os.path.getsize(spec)
         runs = max(3, a.runs // scale)
         rows.append(measure(f"lint {scale}x ({2000*scale} nodes, {10000*scale} rooms, {sizes[scale]//1024} KiB)", [pexspec, "lint", spec], runs))
-    print("| command | min ms | median ms | peak RSS MiB |")
-    print("|---|---:|---:|---:|")
-    for name, lo, med, rss in rows:
-        print(f"| {name} | {lo:.1f} | {med:.1f} | {rss:.1f} |")
-    floor = rows[0][2]
-    print(f"\nzurich-frankfurt / floor (medians): {rows[1][2] / floor:.2f}x")
-    base = rows[2][2]
+    print(f"load average before the run: {os.getloadavg()[0]:.2f}")
+    print("| command | min wall ms | median wall ms | median CPU ms | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for name, lo, med, cpu, rss in rows:
+        print(f"| {name} | {lo:.1f} | {med:.1f} | {cpu:.1f} | {rss:.1f} |")
+    print(f"\nzurich-frankfurt / floor (min wall): {rows[1][1] / rows[0][1]:.2f}x, (median wall): {rows[1][2] / rows[0][2]:.2f}x")
+    base = rows[2][3]
     for (scale, row) in zip((1, 4, 16), rows[2:]):
-        print(f"{scale}x: {row[2] / base:.2f}x the 1x time (n log n would be {scale * (1 + (0 if scale == 1 else __import__('math').log(scale) / __import__('math').log(2000))):.2f}x)")
+        nlogn = scale * math.log(2000 * scale) / math.log(2000)
+        print(f"{scale}x: CPU {row[3] / base:.2f}x the 1x CPU time (n log n: {nlogn:.2f}x, linear: {scale}x)")
 
 
 if __name__ == "__main__":

@@ -645,7 +645,12 @@ impl PexipProvider {
         let desired = graph
             .nodes()
             .filter(|n| PEXIP_KINDS.contains(&n.kind()))
-            .map(|n| (n.address.clone(), (n.desired.clone(), n.depends_on.clone())))
+            .map(|n| {
+                (
+                    n.address.clone(),
+                    (n.desired().into_owned(), n.depends_on.clone()),
+                )
+            })
             .collect();
         Ok(PexipProvider {
             client,
@@ -672,8 +677,8 @@ impl PexipProvider {
             .ok_or_else(|| ProviderError::Config {
                 message: "the spec has no Management Node".into(),
             })?;
-        let reference = node
-            .desired
+        let desired = node.desired();
+        let reference = desired
             .get("admin_password")
             .and_then(|v| v.get("$secret"))
             .and_then(Value::as_str)

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pexspec_graph::{Address, Graph, Kind, Lookup};
+use pexspec_graph::{Address, Graph, Kind, Lookup, Node};
 use pexspec_pexip::*;
 use pexspec_plan::{
     Action, CreateRequest, DeleteRequest, GetRequest, InMemoryProvider, ObservedState, Plan,
@@ -56,13 +56,18 @@ fn with_maintenance_flag(graph: &Graph) -> Graph {
     let nodes = graph
         .nodes()
         .map(|n| {
-            let mut n = n.clone();
-            if n.kind() == Kind::WorkerVm
-                && let Some(d) = n.desired.as_object_mut()
-            {
+            let mut desired = n.desired().into_owned();
+            if n.kind() != Kind::WorkerVm {
+                return n.clone();
+            }
+            if let Some(d) = desired.as_object_mut() {
                 d.insert("maintenance_mode".into(), json!(false));
             }
-            n
+            let mut m = Node::new(n.address.clone(), n.region.clone(), desired);
+            m.depends_on = n.depends_on.clone();
+            m.replaced_with = n.replaced_with.clone();
+            m.span = n.span;
+            m
         })
         .collect();
     Graph::new(graph.stack(), graph.regions().to_vec(), nodes).unwrap()
@@ -130,7 +135,7 @@ async fn world(graph: &Graph) -> World {
     let oci = InMemoryProvider::new();
     for node in graph.nodes() {
         let mut found = Vec::new();
-        lookups(&node.desired, &mut found);
+        lookups(&node.desired(), &mut found);
         for l in found {
             oci.add_lookup(&l, format!("ocid1.image.oc1.{}.replicated", l.region));
         }
@@ -207,7 +212,7 @@ impl World {
                 continue;
             }
             let node = graph.get(address).unwrap();
-            let desired = resolve_for_apply(&node.desired, &state, address).unwrap();
+            let desired = resolve_for_apply(&node.desired(), &state, address).unwrap();
             if change.action == Action::Update {
                 let old = state.get(address).cloned().unwrap();
                 let changed: Vec<String> = change.diff.iter().map(|d| d.field.clone()).collect();
@@ -335,7 +340,7 @@ async fn round_trip(file: &str) {
             continue;
         }
         let node = graph.get(a).unwrap();
-        let desired = resolve_for_apply(&node.desired, &after, a).unwrap();
+        let desired = resolve_for_apply(&node.desired(), &after, a).unwrap();
         let token = retry_token(stack, a, &desired);
         let created = w
             .pexip
@@ -539,7 +544,7 @@ async fn a_lost_bootstrap_file_is_named() {
     w.apply(&graph).await;
     let state = w.observe(&graph).await;
     let a = Address::new(Kind::NodeBootstrap, "pexconf01");
-    let desired = resolve_for_apply(&graph.get(&a).unwrap().desired, &state, &a).unwrap();
+    let desired = resolve_for_apply(&graph.get(&a).unwrap().desired(), &state, &a).unwrap();
     // Synced: the store no longer has the file, and no input is given.
     let err = w
         .pexip
@@ -578,7 +583,7 @@ async fn the_wizard_is_the_operators_step() {
     assert!(provider.observe(&scope).await.unwrap().is_empty());
 
     let a = Address::new(Kind::ManagementBootstrap, "pexmgr");
-    let desired = graph.get(&a).unwrap().desired.clone();
+    let desired = graph.get(&a).unwrap().desired().into_owned();
     let request = CreateRequest {
         stack: graph.stack(),
         address: &a,
