@@ -30,12 +30,12 @@ pub enum Mode {
     Plan,
 }
 
-/// What every rule sees: the spec, its file, the parsed facts, and where findings go.
+/// What every rule sees: the spec, its file, the parsed facts, and where findings go. The
+/// rules do not depend on the command: only the severity of `file-missing` does.
 pub(crate) struct Ctx<'a> {
     pub spec: &'a Spec,
     pub loaded: &'a Loaded,
     pub facts: Facts,
-    pub mode: Mode,
     pub out: Vec<Diagnostic>,
 }
 
@@ -54,7 +54,6 @@ pub fn check(loaded: &Loaded, mode: Mode) -> Vec<Diagnostic> {
             spec,
             loaded,
             facts: Facts::default(),
-            mode,
             out: Vec::new(),
         };
         ctx.facts = facts::collect(spec, &mut ctx.out);
