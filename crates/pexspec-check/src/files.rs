@@ -12,9 +12,9 @@ use base64::engine::general_purpose::STANDARD;
 use pexspec_diagnostics::{Code, Diagnostic};
 use pexspec_spec::{Secret, Sp};
 use x509_cert::Certificate;
+use x509_cert::der::Decode;
 use x509_cert::der::asn1::{Ia5StringRef, PrintableStringRef, Utf8StringRef};
 use x509_cert::der::oid::db::{rfc4519, rfc5280};
-use x509_cert::der::{Decode, DecodePem};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
@@ -357,13 +357,23 @@ pub(crate) fn certificate_names(cert: &Certificate) -> Vec<String> {
 }
 
 /// Parses the first `CERTIFICATE` block of a PEM file (the leaf; a chain may follow).
+///
+/// The base64 is decoded here and the DER handed to `from_der`: der 0.7's PEM reader never
+/// returns on some tiny bodies (a one-byte certificate), and a check must not hang.
 pub(crate) fn parse_leaf(bytes: &[u8]) -> Option<Certificate> {
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(bytes, BEGIN)?;
-    let end = start + find(&bytes[start..], END)? + END.len();
-    Certificate::from_pem(&bytes[start..end]).ok()
+    let body_start = find(bytes, BEGIN)? + BEGIN.len();
+    let body_end = body_start + find(bytes.get(body_start..)?, END)?;
+    let base64: Vec<u8> = bytes
+        .get(body_start..body_end)?
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let der = STANDARD.decode(base64).ok()?;
+    Certificate::from_der(&der).ok()
 }
 
 /// Whether the certificate name `pattern` (possibly `*.example.com`) covers `fqdn`. A
@@ -559,6 +569,38 @@ mod tests {
         let huge = format!("ssh-rsa {}", STANDARD.encode(b"\xff\xff\xff\xffssh-rsa"));
         assert!(line(&huge).1.contains("truncated"));
         assert_eq!(line(&format!("{ED}\nnot a key\n")).0, 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..600), cut in 0usize..700) {
+            let mut pem = b"-----BEGIN CERTIFICATE-----\n".to_vec();
+            pem.extend(STANDARD.encode(&body).into_bytes());
+            pem.extend(b"\n-----END CERTIFICATE-----\n");
+            let _ = parse_leaf(&pem);
+            // DER that starts like a certificate.
+            let mut der = vec![0x30, 0x82];
+            der.extend(&body);
+            let _ = Certificate::from_der(&der);
+            // A real certificate cut anywhere.
+            let real = fixture("conferencing.pem");
+            let _ = parse_leaf(&real[..cut.min(real.len())]);
+            let _ = inspect_key_file(&String::from_utf8_lossy(&body));
+            let key = format!("ssh-rsa {}", STANDARD.encode(&body));
+            let _ = inspect_key_file(&key);
+        }
+    }
+
+    #[test]
+    fn tiny_pem_bodies_return() {
+        // der's own PEM reader never returns on these; ours must.
+        for b in 0..=255u8 {
+            let pem = format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                STANDARD.encode([b])
+            );
+            assert!(parse_leaf(pem.as_bytes()).is_none());
+        }
     }
 
     #[test]
