@@ -996,6 +996,10 @@ impl<'a> Compiler<'a> {
             id_of(addr(Kind::SystemLocation, location)),
         );
         desired.insert("deployment_type".into(), json!("MANUAL-PROVISION-ONLY"));
+        // A node in service is not in maintenance mode: maintenance set behind pexspec's back
+        // shows in the plan, and apply clears it (`pexspec node stop` is the way to keep a
+        // node out of service).
+        desired.insert("maintenance_mode".into(), json!(false));
         // Optional fields are explicit `null` when the spec leaves them out, so that
         // removing one from the spec unsets it.
         desired.insert(
