@@ -77,12 +77,7 @@ pub fn is_oci_region(name: &str) -> bool {
 
 /// The known region closest to `name`, when one is close enough to be a likely typo.
 pub fn closest_region(name: &str) -> Option<&'static str> {
-    OCI_REGIONS
-        .iter()
-        .map(|r| (strsim::jaro_winkler(name, r), *r))
-        .filter(|(score, _)| *score > 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, r)| r)
+    pexspec_diagnostics::closest(name, OCI_REGIONS.iter().copied(), 0.85)
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ mod codes;
 mod diagnostic;
 pub mod report;
 mod source;
+mod suggest;
 
 pub use codes::{Code, CodeInfo, Family};
 pub use diagnostic::{Diagnostic, Label, Severity, sort_and_dedup};
 pub use source::{LineCol, SourceFile, Span};
+pub use suggest::closest;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pexspec_diagnostics::{Code, Diagnostic, SourceFile, Span};
+use pexspec_diagnostics::{Code, Diagnostic, SourceFile, Span, closest};
 use serde_saphyr::budget::{BudgetBreach, EnforcingPolicy, check_yaml_budget};
 use serde_saphyr::granit_parser::ErrorKind;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Error as YamlError, Options};
@@ -233,15 +233,6 @@ fn shape_findings(spec: &Spec) -> (Vec<Diagnostic>, Vec<Span>) {
     (out, redactions)
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
 fn backticked(items: &[&str]) -> String {
     items
         .iter()
@@ -291,7 +282,7 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
         YamlError::SerdeUnknownField {
             field, expected, ..
         } => {
-            let help = match closest(field, expected) {
+            let help = match closest(field, expected.iter().copied(), 0.8) {
                 Some(guess) => format!("did you mean `{guess}`?"),
                 None if expected.is_empty() => "remove it".to_owned(),
                 None => format!("the fields here are {}", backticked(expected)),
@@ -303,7 +294,7 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
         YamlError::SerdeUnknownVariant {
             variant, expected, ..
         } => {
-            let help = match closest(variant, expected) {
+            let help = match closest(variant, expected.iter().copied(), 0.8) {
                 Some(guess) => format!("did you mean `{guess}`?"),
                 None => format!("use one of {}", backticked(expected)),
             };
