@@ -166,15 +166,7 @@ pub fn load(name: &str, text: &str, base_dir: PathBuf) -> Loaded {
         }
         Ok(report) => match report.breached {
             Some(breach) if !matches!(err.without_snippet(), YamlError::Budget { .. }) => {
-                Diagnostic::new(
-                    Code::YamlBudget,
-                    format!(
-                        "the YAML exceeds pexspec's parsing budget: {}",
-                        describe(&breach)
-                    ),
-                )
-                .with_primary(Span::point(0), "in this file")
-                .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand")
+                budget_breached(&breach, Span::point(0), "in this file")
             }
             _ => from_yaml_error(&err, text),
         },
@@ -319,24 +311,11 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
             .with_primary(span, "second occurrence")
             .with_help("keep one of the two; YAML parsers disagree on which one wins")
         }
-        YamlError::Budget { breach, .. } => Diagnostic::new(
-            Code::YamlBudget,
-            format!(
-                "the YAML exceeds pexspec's parsing budget: {}",
-                describe(breach)
-            ),
-        )
-        .with_primary(span, "stopped here")
-        .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand"),
+        YamlError::Budget { breach, .. } => budget_breached(breach, span, "stopped here"),
         YamlError::AliasReplayLimitExceeded { .. }
         | YamlError::AliasExpansionLimitExceeded { .. }
         | YamlError::AliasReplayStackDepthExceeded { .. }
-        | YamlError::AliasReplayCounterOverflow { .. } => Diagnostic::new(
-            Code::YamlBudget,
-            "aliases expand to more than pexspec's parsing budget allows",
-        )
-        .with_primary(span, "this alias")
-        .with_help("a spec needs few aliases; expand anchors by hand"),
+        | YamlError::AliasReplayCounterOverflow { .. } => alias_budget(span),
         YamlError::SerdeInvalidType { .. }
         | YamlError::SerdeInvalidValue { .. }
         | YamlError::SerdeInvalidLength { .. }
@@ -354,16 +333,34 @@ fn from_yaml_error(err: &YamlError, text: &str) -> Diagnostic {
                 .with_help("see the spec reference in the book for the allowed values")
         }
         // Alias limits can surface wrapped in another variant; the message names them.
-        _ if plain_message(err).starts_with("alias ") => Diagnostic::new(
-            Code::YamlBudget,
-            "aliases expand to more than pexspec's parsing budget allows",
-        )
-        .with_primary(span, "this alias")
-        .with_help("a spec needs few aliases; expand anchors by hand"),
+        _ if plain_message(err).starts_with("alias ") => alias_budget(span),
         _ => Diagnostic::new(Code::YamlSyntax, plain_message(err))
             .with_primary(span, "here")
             .with_help("fix the YAML syntax; `yamllint` shows the same place"),
     }
+}
+
+/// `yaml-budget` for a breach found by either pass, labelled at `span`.
+fn budget_breached(breach: &BudgetBreach, span: Span, label: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::YamlBudget,
+        format!(
+            "the YAML exceeds pexspec's parsing budget: {}",
+            describe(breach)
+        ),
+    )
+    .with_primary(span, label)
+    .with_help("a spec needs no deep nesting and few aliases; expand anchors by hand")
+}
+
+/// `yaml-budget` for aliases that would replay more than the budget allows.
+fn alias_budget(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::YamlBudget,
+        "aliases expand to more than pexspec's parsing budget allows",
+    )
+    .with_primary(span, "this alias")
+    .with_help("a spec needs few aliases; expand anchors by hand")
 }
 
 /// A breach in words, with the limit that was passed.
