@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pexspec_check::{Mode, check};
-use pexspec_diagnostics::Severity;
 use pexspec_diagnostics::report::{FileReport, Format, Summary, write};
 
 use crate::cli::{LintArgs, LintFormat};
@@ -85,13 +84,10 @@ pub(crate) fn run(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut d
         return EXIT_USAGE;
     }
     let summary = Summary::of(&reports);
-    let failing = reports
-        .iter()
-        .flat_map(|r| &r.diagnostics)
-        .any(|d| d.severity() == Severity::Error || args.deny_warnings);
+    let failing = summary.errors > 0 || (args.deny_warnings && summary.warnings > 0);
     if unreadable {
         EXIT_USAGE
-    } else if failing && (summary.errors > 0 || summary.warnings > 0) {
+    } else if failing {
         EXIT_FAILURE
     } else {
         EXIT_OK
