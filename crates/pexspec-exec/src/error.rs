@@ -7,6 +7,8 @@ use pexspec_graph::{Address, Kind};
 use pexspec_plan::{ErrorClass, ProviderError};
 use serde::{Serialize, Serializer};
 
+use crate::journal::CallAction;
+
 /// Why a run did not start. Nothing was changed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
@@ -125,6 +127,30 @@ pub enum StepError {
         /// What went wrong (never the value).
         message: String,
     },
+    /// The journal could not record a call: its intent (the call was not sent) or its
+    /// result (the call was sent; the next plan observes what it did).
+    #[error("{}", journal_message(address, *action, *sent, message))]
+    Journal {
+        /// The resource.
+        address: Address,
+        /// The call.
+        action: CallAction,
+        /// Whether the call was sent (the result could not be recorded) or not (the intent
+        /// could not).
+        sent: bool,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn journal_message(address: &Address, action: CallAction, sent: bool, message: &str) -> String {
+    if sent {
+        format!("the journal could not record the answer to the {action} of `{address}`: {message}")
+    } else {
+        format!(
+            "the journal could not record the {action} of `{address}`, so it was not sent: {message}"
+        )
+    }
 }
 
 fn attempts_suffix(attempts: u32) -> String {
@@ -153,9 +179,9 @@ impl StepError {
                 ErrorClass::Provider
             }
             StepError::NotVisible { .. } => ErrorClass::Conflict,
-            StepError::Unresolved { .. } | StepError::SensitiveOutput { .. } => {
-                ErrorClass::Internal
-            }
+            StepError::Unresolved { .. }
+            | StepError::SensitiveOutput { .. }
+            | StepError::Journal { .. } => ErrorClass::Internal,
         }
     }
 

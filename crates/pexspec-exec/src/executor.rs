@@ -50,7 +50,18 @@
 //! A step's desired state is resolved right before its call, against the observed state
 //! updated with every result of this run ([`resolve_for_apply`]). A `worker_vm` create's
 //! configuration file is handed to the [`SensitiveSink`] as soon as the create returns, before
-//! the step is done, and passed to the dependent `node_bootstrap` create as its input.
+//! the step is done, and passed to the dependent `node_bootstrap` create as its input. A
+//! `node_bootstrap` whose `worker_vm` was created by an earlier run (a noop in this plan)
+//! gets the file the sink kept then ([`SensitiveSink::load`]).
+//!
+//! ## The journal
+//!
+//! With a [`CallJournal`] ([`Executor::journal`]), every create, update and delete is
+//! recorded before it is sent ([`CallJournal::intent`], which must succeed or the call is
+//! not sent and the step fails) and its answer after ([`CallJournal::result`]), once a
+//! sensitive output is kept. Polls are not recorded. A create whose intent has no result
+//! (a crash, a hard cancel) is reported by the journal as pending to the next run, which
+//! polls for it instead of creating it again (see [`journal`](crate::journal)).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +82,9 @@ use crate::cancel::{Cancel, CancelLevel};
 use crate::durations::Operation;
 use crate::error::{ExecError, Failure, StepError};
 use crate::events::{Event, EventSink};
+use crate::journal::{
+    CallAction, CallId, CallIntent, CallJournal, CallOutcome, CallResult, NoJournal,
+};
 use crate::lifecycle::{Lifecycle, lifecycle};
 use crate::options::{ExecOptions, Jitter, Priority};
 use crate::ratelimit::Buckets;
@@ -110,6 +124,7 @@ pub struct Executor<'a> {
     providers: &'a [Box<dyn DynProvider>],
     options: ExecOptions,
     sensitive: Option<&'a dyn SensitiveSink>,
+    journal: Option<&'a dyn CallJournal>,
     cancel: Option<Cancel>,
 }
 
@@ -129,6 +144,7 @@ impl<'a> Executor<'a> {
             providers,
             options: ExecOptions::default(),
             sensitive: None,
+            journal: None,
             cancel: None,
         }
     }
@@ -147,6 +163,14 @@ impl<'a> Executor<'a> {
         self
     }
 
+    /// Sets the journal that records each create, update and delete before it is sent and
+    /// its answer after; by default, nothing is recorded.
+    #[must_use]
+    pub fn journal(mut self, journal: &'a dyn CallJournal) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
     /// Sets the cancellation handle.
     #[must_use]
     pub fn cancel(mut self, cancel: Cancel) -> Self {
@@ -162,8 +186,9 @@ impl<'a> Executor<'a> {
             Some(s) => s,
             None => &fallback,
         };
+        let journal: &dyn CallJournal = self.journal.unwrap_or(&NoJournal);
         let cancel = self.cancel.as_ref().map(Cancel::subscribe);
-        let mut run = Run::new(&self, sink, events)?;
+        let mut run = Run::new(&self, sink, journal, events)?;
         run.drive(cancel).await;
         Ok(run.finish_run())
     }
@@ -254,6 +279,8 @@ struct Step<'r> {
     error: Option<StepError>,
     because: Option<usize>,
     holds_slot: bool,
+    /// The journal's id of the mutating call in flight.
+    call: Option<(CallId, CallAction)>,
 }
 
 impl Step<'_> {
@@ -284,6 +311,7 @@ struct Run<'r, E> {
     state: ObservedState,
     outputs: BTreeMap<Address, Sensitive>,
     sink: &'r dyn SensitiveSink,
+    journal: &'r dyn CallJournal,
     queue: BTreeSet<QueueKey>,
     timers: BTreeSet<(Instant, usize)>,
     inflight: Vec<(usize, OpFuture<'r>)>,
@@ -376,6 +404,7 @@ impl<'r, E: EventSink> Run<'r, E> {
     fn new(
         exec: &'r Executor<'_>,
         sink: &'r dyn SensitiveSink,
+        journal: &'r dyn CallJournal,
         events: E,
     ) -> Result<Self, ExecError> {
         let plan = exec.plan;
@@ -450,6 +479,7 @@ impl<'r, E: EventSink> Run<'r, E> {
                 error: None,
                 because: None,
                 holds_slot: false,
+                call: None,
             });
         }
         let estimated = graph.longest_chain(&estimates);
@@ -462,6 +492,7 @@ impl<'r, E: EventSink> Run<'r, E> {
             state: exec.observed.clone(),
             outputs: BTreeMap::new(),
             sink,
+            journal,
             queue: BTreeSet::new(),
             timers: BTreeSet::new(),
             inflight: Vec::new(),
@@ -736,6 +767,15 @@ impl<'r, E: EventSink> Run<'r, E> {
                 let token = retry_token(&stack, &address, &desired);
                 let input = self.input_for(node)?;
                 let region = node.region.clone().or(region);
+                let call = self.intent(&CallIntent {
+                    address: &address,
+                    kind: node.kind(),
+                    region: region.as_deref(),
+                    action: CallAction::Create,
+                    retry_token: Some(&token),
+                    resource_id: None,
+                })?;
+                self.steps[i].call = Some((call, CallAction::Create));
                 Ok(Box::pin(async move {
                     let request = CreateRequest {
                         stack: &stack,
@@ -763,6 +803,15 @@ impl<'r, E: EventSink> Run<'r, E> {
                 let (id, etag) = (old.id.clone(), old.etag.clone());
                 let changed: Vec<String> =
                     step.change.diff.iter().map(|d| d.field.clone()).collect();
+                let call = self.intent(&CallIntent {
+                    address: &address,
+                    kind: step.change.kind,
+                    region: region.as_deref(),
+                    action: CallAction::Update,
+                    retry_token: None,
+                    resource_id: Some(&id),
+                })?;
+                self.steps[i].call = Some((call, CallAction::Update));
                 Ok(Box::pin(async move {
                     let request = UpdateRequest {
                         stack: &stack,
@@ -792,7 +841,16 @@ impl<'r, E: EventSink> Run<'r, E> {
                         }
                     },
                 };
+                let call = self.intent(&CallIntent {
+                    address: &address,
+                    kind,
+                    region: region.as_deref(),
+                    action: CallAction::Delete,
+                    retry_token: None,
+                    resource_id: Some(&id),
+                })?;
                 self.steps[i].id = Some(id.clone());
+                self.steps[i].call = Some((call, CallAction::Delete));
                 Ok(Box::pin(async move {
                     let request = DeleteRequest {
                         stack: &stack,
@@ -827,6 +885,107 @@ impl<'r, E: EventSink> Run<'r, E> {
         }
     }
 
+    /// Records the intent of a call in the journal; the call is not sent unless it is kept.
+    fn intent(&self, call: &CallIntent<'_>) -> Result<CallId, StepError> {
+        self.journal.intent(call).map_err(|e| StepError::Journal {
+            address: call.address.clone(),
+            action: call.action,
+            sent: false,
+            message: e.message,
+        })
+    }
+
+    /// Records the answer to the mutating call `id` of step `i` in the journal.
+    fn record_result(
+        &self,
+        i: usize,
+        id: CallId,
+        action: CallAction,
+        result: &OpResult,
+    ) -> Result<(), StepError> {
+        let step = &self.steps[i];
+        let (outcome, resource_id, error) = match result {
+            OpResult::Created(Ok(c)) => {
+                (CallOutcome::Succeeded, Some(c.observed.id.as_str()), None)
+            }
+            OpResult::Updated(Ok(o)) => (CallOutcome::Succeeded, Some(o.id.as_str()), None),
+            // Deleting what is already gone is success.
+            OpResult::Deleted(Ok(())) | OpResult::Deleted(Err(ProviderError::NotFound { .. })) => {
+                (CallOutcome::Succeeded, step.id.as_deref(), None)
+            }
+            OpResult::Created(Err(e)) | OpResult::Updated(Err(e)) => {
+                (CallOutcome::of_error(e), None, Some(e))
+            }
+            OpResult::Deleted(Err(e)) => (CallOutcome::of_error(e), step.id.as_deref(), Some(e)),
+            OpResult::Got(_) => return Ok(()),
+        };
+        let result = CallResult {
+            outcome,
+            resource_id,
+            error,
+        };
+        self.journal
+            .result(id, &result)
+            .map_err(|e| StepError::Journal {
+                address: step.address().clone(),
+                action,
+                sent: true,
+                message: e.message,
+            })
+    }
+
+    /// Keeps a create's sensitive output, then records the call's answer in the journal. On
+    /// failure the step fails, but what the call did is kept in the run's state.
+    fn keep_answer(&mut self, i: usize, mut result: OpResult, now: Instant) -> Option<OpResult> {
+        let call = self.steps[i].call.take();
+        // The output is returned once: it is kept before anything else happens.
+        let output = match &mut result {
+            OpResult::Created(Ok(c)) => c.output.take(),
+            _ => None,
+        };
+        let stored = match output {
+            Some(output) => {
+                let address = self.steps[i].address().clone();
+                match self.sink.store(&address, &output) {
+                    Ok(()) => {
+                        self.outputs.insert(address, output);
+                        Ok(())
+                    }
+                    Err(e) => Err(StepError::SensitiveOutput {
+                        address,
+                        message: e.message,
+                    }),
+                }
+            }
+            None => Ok(()),
+        };
+        let recorded = match call {
+            Some((id, action)) => self.record_result(i, id, action, &result),
+            None => Ok(()),
+        };
+        let Err(error) = stored.and(recorded) else {
+            return Some(result);
+        };
+        match result {
+            OpResult::Created(Ok(c)) => {
+                self.call_succeeded(i, now);
+                self.state.insert(c.observed);
+            }
+            OpResult::Updated(Ok(o)) => {
+                self.call_succeeded(i, now);
+                self.state.insert(o);
+            }
+            OpResult::Deleted(Ok(())) => {
+                self.call_succeeded(i, now);
+                let address = self.steps[i].address().clone();
+                self.state.resources.remove(&address);
+            }
+            _ => {}
+        }
+        self.fail(i, error, now);
+        None
+    }
+
     fn on_result(&mut self, i: usize, result: OpResult, now: Instant) {
         if !self.options.hold_slot_while_waiting {
             self.slots = self.slots.saturating_sub(1);
@@ -834,23 +993,13 @@ impl<'r, E: EventSink> Run<'r, E> {
         if self.steps[i].status != Status::Running {
             return;
         }
+        let Some(result) = self.keep_answer(i, result, now) else {
+            return;
+        };
         let phase = self.steps[i].phase;
         match (phase, result) {
             (Phase::Create, OpResult::Created(Ok(created))) => {
                 self.call_succeeded(i, now);
-                if let Some(output) = created.output {
-                    let address = self.steps[i].address().clone();
-                    if let Err(e) = self.sink.store(&address, &output) {
-                        self.state.insert(created.observed);
-                        let error = StepError::SensitiveOutput {
-                            address,
-                            message: e.message,
-                        };
-                        self.fail(i, error, now);
-                        return;
-                    }
-                    self.outputs.insert(address, output);
-                }
                 self.observed(i, created.observed, Phase::CreateWait, now);
             }
             (Phase::Create, OpResult::Created(Err(e))) => {

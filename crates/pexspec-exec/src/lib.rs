@@ -1,7 +1,8 @@
 //! The executor: runs a plan's steps concurrently in dependency order against the providers,
 //! and reports what happened (DESIGN.md §7).
 //!
-//! Start with [`execute`] (or [`Executor`] to add a journal for sensitive outputs and a
+//! Start with [`execute`] (or [`Executor`] to add a [`CallJournal`] that records every
+//! mutating call before it is sent, a [`SensitiveSink`] that keeps sensitive outputs, and a
 //! cancellation handle). The coordinator and its rules are described in the
 //! [`executor`](crate::executor) module; [`critical_path`] computes the bound no run can
 //! beat; [`testing::SimProvider`] is a provider with simulated latencies and injected faults
@@ -15,6 +16,7 @@ pub mod durations;
 pub mod error;
 pub mod events;
 pub mod executor;
+pub mod journal;
 pub mod lifecycle;
 pub mod options;
 pub mod ratelimit;
@@ -28,6 +30,9 @@ pub use durations::{Durations, Operation, default_estimate};
 pub use error::{ExecError, Failure, StepError, class_name};
 pub use events::{Event, EventLog, EventSink, FnSink};
 pub use executor::{Executor, execute};
+pub use journal::{
+    CallAction, CallId, CallIntent, CallJournal, CallOutcome, CallResult, NoJournal,
+};
 pub use lifecycle::{Lifecycle, lifecycle};
 pub use options::{ExecOptions, PollPolicy, Priority, RetryPolicy};
 pub use ratelimit::{RateLimit, service_of};
