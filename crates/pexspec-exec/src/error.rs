@@ -104,8 +104,8 @@ pub enum StepError {
         /// How long the executor waited.
         waited: Duration,
     },
-    /// The resource stayed absent after its create (or while pending) for longer than the
-    /// grace period.
+    /// The resource stayed absent after its create for longer than the grace period (a
+    /// pending resource that stays absent is created instead).
     #[error("`{address}` was created but the provider does not list it after {}", minutes(*waited))]
     NotVisible {
         /// The resource.

@@ -20,6 +20,9 @@
 //!    operation's estimated duration. Between polls the step holds **no** slot: a 25-minute
 //!    image import costs one short call every 30 seconds, not one of ten workers for 25
 //!    minutes (as in Terraform).
+//!    A pending resource (an earlier run's create, not listed yet) is polled the same way;
+//!    if it is still not listed after [`ExecOptions::visibility_grace`], that create did not
+//!    take effect, and the step sends it (same retry token) instead of failing.
 //! 4. **Done**, **failed**, **skipped** (a step it depends on failed), **not started** (the
 //!    run was cancelled or stopped) or **aborted** (hard cancel while in flight).
 //!
@@ -281,6 +284,8 @@ struct Step<'r> {
     holds_slot: bool,
     /// The journal's id of the mutating call in flight.
     call: Option<(CallId, CallAction)>,
+    /// A pending resource that never appeared, created by this run instead.
+    created_instead: bool,
 }
 
 impl Step<'_> {
@@ -480,6 +485,7 @@ impl<'r, E: EventSink> Run<'r, E> {
                 because: None,
                 holds_slot: false,
                 call: None,
+                created_instead: false,
             });
         }
         let estimated = graph.longest_chain(&estimates);
@@ -1058,7 +1064,21 @@ impl<'r, E: EventSink> Run<'r, E> {
             (Phase::CreateWait | Phase::UpdateWait | Phase::Appear, OpResult::Got(Ok(None))) => {
                 self.call_succeeded(i, now);
                 let waited = now.saturating_duration_since(self.steps[i].wait_started);
-                if waited >= self.options.visibility_grace {
+                if waited >= self.options.visibility_grace
+                    && phase == Phase::Appear
+                    && self.steps[i].node.is_some()
+                {
+                    // An earlier run's create that the provider still does not list: it did
+                    // not take effect. Create it now, with the same retry token (which
+                    // returns the first resource if it did exist after all).
+                    let step = &mut self.steps[i];
+                    step.created_instead = true;
+                    step.phase = Phase::Create;
+                    step.attempt = 0;
+                    step.interval = Duration::ZERO;
+                    step.seen_state = None;
+                    self.queue.insert(step.key);
+                } else if waited >= self.options.visibility_grace {
                     let error = StepError::NotVisible {
                         address: self.steps[i].address().clone(),
                         waited,
@@ -1231,6 +1251,7 @@ impl<'r, E: EventSink> Run<'r, E> {
             Action::Update => Outcome::Updated,
             Action::Replace => Outcome::Replaced,
             Action::Delete => Outcome::Deleted,
+            Action::Noop if self.steps[i].created_instead => Outcome::Created,
             Action::Noop => Outcome::Appeared,
         };
         self.finish(i, outcome, None, now);

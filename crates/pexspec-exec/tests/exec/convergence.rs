@@ -1,6 +1,7 @@
 //! Convergence: after a run, planning again against the provider's state gives an empty
 //! plan, for every fixture spec, with faults, with every mutation sent twice, after a
-//! replace, and for resources a crashed run left pending.
+//! replace, and for resources a crashed run left pending (found, or created after the
+//! grace period).
 
 use std::sync::Arc;
 
@@ -132,6 +133,32 @@ async fn a_pending_resource_is_waited_for_not_created_again() {
         .collect();
     assert_eq!(calls, [Call::Get]);
     assert_eq!(sim.cloud().len("t"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_resource_that_never_appears_is_created_after_the_grace_period() {
+    // The journal says `vcn[a]` was sent just before a crash, but the create never reached
+    // the cloud.
+    let graph = dag(&[("a", &[]), ("b", &["a"])]);
+    let sim = SimProvider::new(SimTiming::instant());
+    let mut observed = observe(&sim, &graph);
+    observed.pending.insert(vcn("a"));
+    let p = plan(&graph, &observed);
+    assert_eq!(p.change(&vcn("a")).unwrap().action, Action::Noop);
+    let options = options();
+    let grace = options.visibility_grace;
+    let ran = run(&sim, &graph, &p, &observed, options, None).await;
+    assert!(ran.report.is_success(), "{:#?}", ran.report.failures);
+    assert_eq!(
+        ran.report.step(&vcn("a")).unwrap().outcome,
+        Outcome::Created
+    );
+    let calls = sim.calls_of(&vcn("a"));
+    let create = calls.iter().find(|c| c.call == Call::Create).unwrap();
+    assert!(create.start >= grace, "{:?}", create.start);
+    assert_eq!(calls.iter().filter(|c| c.call == Call::Create).count(), 1);
+    let (p, _) = plan_now(&sim, &graph);
+    assert!(p.is_empty(), "{:?}", p.summary);
 }
 
 #[tokio::test(start_paused = true)]
