@@ -34,7 +34,10 @@ pub use endpoints::{Endpoints, Service};
 pub use error::{ErrorClass, OciError, ServiceError};
 pub use import::{ImageImport, PollOptions, import_image, wait_for_work_request};
 pub use key::{ApiKey, fingerprint_of_private_key_pem, fingerprint_of_rsa_public_key};
-pub use ops::PutObjectOptions;
+pub use ops::{
+    ConsoleConnection, ConsoleLookup, PutObjectOptions, ensure_console_connection,
+    ssh_key_fingerprint,
+};
 pub use progress::{
     NoProgress, TransferProgress, UploadPhase, UploadProgress, WorkRequestProgress,
 };

@@ -815,6 +815,65 @@ async fn the_official_cli_deploys_against_the_simulator() {
     )
     .await;
 
+    // The serial console, where the Management Node's installation wizard runs.
+    let console_key = dir.join("console.pub");
+    std::fs::write(&console_key, ssh_rsa_line()).unwrap();
+    let icc = cli
+        .ok(
+            ep,
+            &[
+                "compute",
+                "instance-console-connection",
+                "create",
+                "--instance-id",
+                &i,
+                "--ssh-public-key-file",
+                console_key.to_str().unwrap(),
+                "--wait-for-state",
+                "ACTIVE",
+                "--wait-interval-seconds",
+                "1",
+            ],
+        )
+        .await;
+    assert_eq!(icc["data"]["lifecycle-state"], "ACTIVE");
+    assert_eq!(icc["data"]["compartment-id"], c.as_str());
+    let icc_id = s(&icc["data"]["id"]);
+    assert_eq!(
+        s(&icc["data"]["connection-string"]),
+        format!(
+            "ssh -o ProxyCommand='ssh -W %h:%p -p 443 {icc_id}@instance-console.eu-frankfurt-1.oci.oraclecloud.com' {i}"
+        )
+    );
+    let listed = cli
+        .ok(
+            ep,
+            &[
+                "compute",
+                "instance-console-connection",
+                "list",
+                "--compartment-id",
+                &c,
+                "--instance-id",
+                &i,
+            ],
+        )
+        .await;
+    assert_eq!(listed["data"][0]["id"], icc_id.as_str());
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    cli.ok(
+        ep,
+        &[
+            "compute",
+            "instance-console-connection",
+            "delete",
+            "--instance-console-connection-id",
+            &icc_id,
+            "--force",
+        ],
+    )
+    .await;
+
     // DRG, attachment and a remote peering to Amsterdam.
     let drg = cli
         .ok(
@@ -996,6 +1055,8 @@ async fn the_official_cli_deploys_against_the_simulator() {
         "ListRegions",
         "ConnectRemotePeeringConnections",
         "AddImageShapeCompatibilityEntry",
+        "CreateInstanceConsoleConnection",
+        "ListInstanceConsoleConnections",
     ] {
         assert!(
             stats["operations"][op]["200"].as_u64().unwrap_or(0) >= 1,
@@ -1014,6 +1075,20 @@ async fn the_official_cli_deploys_against_the_simulator() {
         .filter_map(|v| v["401"].as_u64())
         .sum();
     assert_eq!(unauth, 0, "every CLI signature verified: {stats}");
+}
+
+/// An OpenSSH `ssh-rsa` public key line (well formed; the simulator checks the form only).
+fn ssh_rsa_line() -> String {
+    use base64::Engine as _;
+    let mut blob = Vec::new();
+    for part in [b"ssh-rsa".as_slice(), &[1, 0, 1], &[0xC3; 257]] {
+        blob.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+        blob.extend_from_slice(part);
+    }
+    format!(
+        "ssh-rsa {} operator@workstation\n",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
 }
 
 fn write_pattern(path: &Path, len: usize) {

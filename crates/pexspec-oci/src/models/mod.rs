@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
+mod console;
 mod iaas;
 mod identity;
 mod object_storage;
 mod work_request;
 
+pub use console::*;
 pub use iaas::*;
 pub use identity::*;
 pub use object_storage::*;
@@ -127,6 +129,8 @@ string_enum! {
         Unassigning = "UNASSIGNING",
         /// Public IP not assigned.
         Unassigned = "UNASSIGNED",
+        /// Console connection that could not be made.
+        Failed = "FAILED",
     }
 }
 

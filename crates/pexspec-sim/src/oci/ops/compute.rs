@@ -1,5 +1,6 @@
 //! Compute: instance launch (with its VNIC, VNIC attachment, private and public IP), power
-//! actions, termination, shapes, and reserved public IPs.
+//! actions, termination (which closes the instance's console connections), shapes, and
+//! reserved public IPs.
 
 use serde_json::{Value, json};
 
@@ -463,6 +464,7 @@ pub(crate) fn terminate(ctx: &Ctx<'_>, id: &str, call: &Call) -> Result<Reply, A
     }
     let done = ctx.after(nominal::TERMINATE);
     terminate_row(ctx, &mut r, done)?;
+    super::console::close_for_instance(ctx, id)?;
     for mut att in ctx.all(Kind::VnicAttachment)? {
         if att.s("instanceId") == id && !is_going(&att) {
             let vnic_id = att

@@ -3,6 +3,7 @@
 //! requests, nominal durations).
 
 mod compute;
+mod console;
 mod drg;
 mod identity;
 mod images;
@@ -44,11 +45,12 @@ pub(crate) enum Kind {
     VnicAttachment,
     Instance,
     Image,
+    ConsoleConnection,
     WorkRequest,
 }
 
 impl Kind {
-    const ALL: [Kind; 17] = [
+    const ALL: [Kind; 18] = [
         Kind::Compartment,
         Kind::Vcn,
         Kind::Subnet,
@@ -65,6 +67,7 @@ impl Kind {
         Kind::VnicAttachment,
         Kind::Instance,
         Kind::Image,
+        Kind::ConsoleConnection,
         Kind::WorkRequest,
     ];
 
@@ -87,6 +90,7 @@ impl Kind {
             Kind::VnicAttachment => "vnicAttachments",
             Kind::Instance => "instances",
             Kind::Image => "images",
+            Kind::ConsoleConnection => "instanceConsoleConnections",
             Kind::WorkRequest => "workRequests",
         }
     }
@@ -110,6 +114,7 @@ impl Kind {
             Kind::VnicAttachment => "vnicattachment",
             Kind::Instance => "instance",
             Kind::Image => "image",
+            Kind::ConsoleConnection => "instanceconsoleconnection",
             Kind::WorkRequest => "coreservicesworkrequest",
         }
     }
@@ -222,6 +227,13 @@ impl Kind {
                 Some("GetImage"),
                 Some("UpdateImage"),
                 Some("DeleteImage"),
+            ],
+            Kind::ConsoleConnection => [
+                Some("CreateInstanceConsoleConnection"),
+                Some("ListInstanceConsoleConnections"),
+                Some("GetInstanceConsoleConnection"),
+                Some("UpdateInstanceConsoleConnection"),
+                Some("DeleteInstanceConsoleConnection"),
             ],
             Kind::WorkRequest => [
                 None,
@@ -511,6 +523,10 @@ pub(crate) mod nominal {
     pub const RPC: Duration = Duration::from_secs(10);
     /// PENDING → PEERED after a connect.
     pub const PEERING: Duration = Duration::from_secs(20);
+    /// CREATING → ACTIVE of instance console connections.
+    pub const CONSOLE_CONNECTION: Duration = Duration::from_secs(5);
+    /// DELETING → DELETED of instance console connections.
+    pub const CONSOLE_CONNECTION_DELETE: Duration = Duration::from_secs(5);
     /// How long TERMINATED / DELETED / DETACHED resources stay visible before they vanish.
     pub const LINGER: Duration = Duration::from_secs(3600);
 }
@@ -916,6 +932,7 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route, call: &Call) -> Result<Reply, ApiError
             Kind::PublicIp => compute::create_public_ip(ctx, call),
             Kind::Instance => compute::launch(ctx, call),
             Kind::Image => images::create_image(ctx, call),
+            Kind::ConsoleConnection => console::create(ctx, call),
             _ => Err(ApiError::no_route()),
         },
         Route::List(k) => list(ctx, *k, call),
@@ -942,6 +959,7 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route, call: &Call) -> Result<Reply, ApiError
             Kind::PublicIp => compute::delete_public_ip(ctx, id, call),
             Kind::Instance => compute::terminate(ctx, id, call),
             Kind::Image => images::delete_image(ctx, id, call),
+            Kind::ConsoleConnection => console::delete(ctx, id, call),
             _ => Err(ApiError::no_route()),
         },
         Route::InstanceAction(id) => compute::action(ctx, id, call),
@@ -985,6 +1003,7 @@ fn filters(k: Kind) -> &'static [(&'static str, &'static str)] {
             ("availabilityDomain", "availabilityDomain"),
         ],
         Kind::Instance => &[("availabilityDomain", "availabilityDomain")],
+        Kind::ConsoleConnection => &[("instanceId", "instanceId")],
         Kind::Image => &[
             ("operatingSystem", "operatingSystem"),
             ("operatingSystemVersion", "operatingSystemVersion"),
@@ -1036,6 +1055,7 @@ fn states(k: Kind) -> &'static [&'static str] {
             "DISABLED",
             "DELETED",
         ],
+        Kind::ConsoleConnection => &["CREATING", "ACTIVE", "FAILED", "DELETING", "DELETED"],
         Kind::PublicIp => &[
             "PROVISIONING",
             "AVAILABLE",
@@ -1165,6 +1185,7 @@ fn updatable(k: Kind) -> &'static [&'static str] {
             "drgRouteTableId",
         ],
         Kind::Instance => &["displayName", "freeformTags", "definedTags"],
+        Kind::ConsoleConnection => &["freeformTags", "definedTags"],
         Kind::Image => &[
             "displayName",
             "freeformTags",
@@ -1263,6 +1284,18 @@ mod tests {
         assert_eq!(
             c(Method::PUT, "/20160918/images/x/shapes/VM.Standard.E4.Flex"),
             Some("AddImageShapeCompatibilityEntry")
+        );
+        assert_eq!(
+            c(Method::POST, "/20160918/instanceConsoleConnections"),
+            Some("CreateInstanceConsoleConnection")
+        );
+        assert_eq!(
+            c(Method::GET, "/20160918/instanceConsoleConnections"),
+            Some("ListInstanceConsoleConnections")
+        );
+        assert_eq!(
+            c(Method::DELETE, "/20160918/instanceConsoleConnections/x"),
+            Some("DeleteInstanceConsoleConnection")
         );
         assert_eq!(c(Method::GET, "/n"), Some("GetNamespace"));
         assert_eq!(
