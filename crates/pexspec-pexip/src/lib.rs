@@ -50,4 +50,8 @@ pub use status::{ConferenceStatus, ManagementVmStatus, ParticipantStatus, Worker
 pub use trust::{Fingerprint, Trust, TrustHandle, rustls_config};
 pub use uri::ResourceUri;
 pub use wait::WaitOptions;
-pub use wizard::{Answer, WizardInputs, WizardScript, WizardStep, render_wizard, wait_until_ready};
+pub use wizard::{
+    Answer, ConsoleAccess, ConsoleFuture, ConsoleInfo, ConsoleTarget, InstructionSink,
+    SecretSource, WizardInputs, WizardScript, WizardStep, render_instructions, render_wizard,
+    wait_until_ready,
+};

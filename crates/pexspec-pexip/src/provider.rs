@@ -66,7 +66,10 @@ use crate::secret::Secret;
 use crate::status::{ManagementVmStatus, SYNCED, WorkerVmStatus};
 use crate::uri::{self, ResourceUri};
 use crate::wait::WaitOptions;
-use crate::wizard::{WizardInputs, render_wizard, wait_until_ready};
+use crate::wizard::{
+    ConsoleAccess, ConsoleInfo, ConsoleTarget, InstructionSink, SecretSource, WizardInputs, human,
+    render_instructions, render_wizard, wait_until_ready,
+};
 
 /// The kinds the Pexip provider observes and changes, in creation order.
 pub const PEXIP_KINDS: &[Kind] = &[
@@ -114,16 +117,29 @@ pub enum WizardMode {
         /// How long to wait, how often to look.
         wait: WaitOptions,
     },
-    /// The operator runs it on the serial console: the `management_bootstrap` create fails
-    /// with the rendered answers until the API answers.
+    /// The operator runs it on the serial console. The `management_bootstrap` create asks the
+    /// [`OperatorWizard::console`] for the connect command, hands the instructions (the
+    /// command and every answer) to [`OperatorWizard::instructions`] once, and waits for the
+    /// management API; a re-run after the wizard finds the Management Node answering. Without
+    /// an instruction sink the create fails at once with the instructions instead.
     Operator(OperatorWizard),
 }
 
-/// What the rendered wizard instructions need beyond the spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the operator is guided through the wizard, and what the rendered answers need beyond
+/// the spec.
+#[derive(Clone)]
 pub struct OperatorWizard {
-    /// The command or console path that opens the serial console.
+    /// What opens the serial console when no [`OperatorWizard::console`] gives a command (or
+    /// it fails): the OCI Console's path by default.
     pub console_command: String,
+    /// Opens the serial console (an OCI instance console connection) and gives the connect
+    /// command.
+    pub console: Option<Arc<dyn ConsoleAccess>>,
+    /// Receives the instructions (the binary prints them).
+    pub instructions: Option<InstructionSink>,
+    /// How long the create waits for the management API after the instructions, and how
+    /// often it looks.
+    pub wait: WaitOptions,
     /// The environment variable holding the new operating-system password of `admin`.
     pub os_password_env: String,
     /// Web administration username.
@@ -134,10 +150,51 @@ pub struct OperatorWizard {
     pub send_usage_statistics: bool,
 }
 
+impl fmt::Debug for OperatorWizard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperatorWizard")
+            .field("console_command", &self.console_command)
+            .field("console", &self.console.is_some())
+            .field("instructions", &self.instructions.is_some())
+            .field("wait", &self.wait)
+            .field("os_password_env", &self.os_password_env)
+            .field("admin_username", &self.admin_username)
+            .field("enable_incident_reporting", &self.enable_incident_reporting)
+            .field("send_usage_statistics", &self.send_usage_statistics)
+            .finish()
+    }
+}
+
+impl OperatorWizard {
+    /// Asks `console` for the connect command.
+    pub fn with_console(mut self, console: Arc<dyn ConsoleAccess>) -> Self {
+        self.console = Some(console);
+        self
+    }
+
+    /// Hands the instructions to `sink` and waits for the wizard instead of failing at once.
+    pub fn with_instructions(mut self, sink: InstructionSink) -> Self {
+        self.instructions = Some(sink);
+        self
+    }
+
+    /// Waits for the management API as `wait` says.
+    pub fn with_wait(mut self, wait: WaitOptions) -> Self {
+        self.wait = wait;
+        self
+    }
+}
+
 impl Default for OperatorWizard {
+    /// The OCI Console's path, no console access, no instruction sink, a one-hour wait polled
+    /// every 15 seconds, the operating-system password in `$PEXIP_OS_PASSWORD`, web user
+    /// `admin`, no incident reports, no usage statistics.
     fn default() -> Self {
         OperatorWizard {
             console_command: "OCI Console > Compute > Instances > the Management Node > Console connection > Launch Cloud Shell connection".into(),
+            console: None,
+            instructions: None,
+            wait: WaitOptions::new(Duration::from_secs(3600), Duration::from_secs(15)),
             os_password_env: "PEXIP_OS_PASSWORD".into(),
             admin_username: "admin".into(),
             enable_incident_reporting: false,
@@ -206,6 +263,8 @@ pub struct PexipProvider {
     stack: String,
     /// The graph's Pexip resources: address → (desired state, dependencies).
     desired: BTreeMap<Address, (Value, BTreeSet<Address>)>,
+    /// The Management Node's instance, when it runs in OCI.
+    console_target: Option<ConsoleTarget>,
 }
 
 impl fmt::Debug for PexipProvider {
@@ -622,6 +681,26 @@ fn strings(d: &Value, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The Management Node's instance and region, when the graph runs it in OCI (its bootstrap
+/// depends on its instance).
+fn console_target(graph: &Graph) -> Option<ConsoleTarget> {
+    let manager = graph
+        .nodes()
+        .find(|n| n.kind() == Kind::ManagementBootstrap)?;
+    let instance = manager
+        .depends_on
+        .iter()
+        .find(|d| d.kind() == Kind::Instance)?
+        .clone();
+    let region = graph.get(&instance).and_then(|n| n.region.clone());
+    Some(ConsoleTarget {
+        stack: graph.stack().to_owned(),
+        manager: manager.address.clone(),
+        instance,
+        region,
+    })
+}
+
 /// Whether a value holds a reference not yet resolved.
 fn has_ref(v: &Value) -> bool {
     let mut found = false;
@@ -652,6 +731,7 @@ impl PexipProvider {
                 )
             })
             .collect();
+        let console_target = console_target(graph);
         Ok(PexipProvider {
             client,
             resolver,
@@ -662,6 +742,7 @@ impl PexipProvider {
             drain: options.drain,
             stack: graph.stack().to_owned(),
             desired,
+            console_target,
         })
     }
 
@@ -1273,14 +1354,7 @@ impl PexipProvider {
             }
             WizardMode::Operator(w) => {
                 if let Err(last) = self.probe().await.map_err(e)? {
-                    let script = render_wizard(&self.wizard_inputs(a, r.desired, w));
-                    return Err(ProviderError::Config {
-                        message: format!(
-                            "`{a}` needs the installation wizard, which runs on the Management Node's serial console and no API reaches; \
-                             answer it as below, then run pexspec again (the management API at `{}` does not answer yet: {last})\n{script}",
-                            self.client.base_url()
-                        ),
-                    });
+                    self.operator_wizard(a, r.desired, w, &last).await?;
                 }
             }
         }
@@ -1297,22 +1371,97 @@ impl PexipProvider {
         Ok(self.manager_observed(a.clone(), r.desired, &snap))
     }
 
-    fn wizard_inputs(&self, a: &Address, d: &Value, w: &OperatorWizard) -> WizardInputs {
+    /// The operator's part: the connect command from the console access (or the fallback
+    /// path, with why), the instructions to the sink once, then the wait for the management
+    /// API. Without a sink the instructions are the error.
+    async fn operator_wizard(
+        &self,
+        a: &Address,
+        d: &Value,
+        w: &OperatorWizard,
+        last: &str,
+    ) -> Result<(), ProviderError> {
+        let fallback = || ConsoleInfo {
+            command: w.console_command.clone(),
+            ..ConsoleInfo::default()
+        };
+        let mut problem = None;
+        let console = match (&w.console, &self.console_target) {
+            (Some(access), Some(target)) => match access.console(target).await {
+                Ok(info) if !info.command.trim().is_empty() => info,
+                Ok(_) => {
+                    problem = Some(format!(
+                        "no console command came back for `{}`: use the OCI Console",
+                        target.instance
+                    ));
+                    fallback()
+                }
+                Err(err) => {
+                    problem = Some(format!(
+                        "could not open a console connection to `{}` ({err}): use the OCI Console",
+                        target.instance
+                    ));
+                    fallback()
+                }
+            },
+            _ => fallback(),
+        };
+        let mut script = render_wizard(&self.wizard_inputs(a, d, w, &console.command));
+        script.warnings.extend(problem);
+        let api = self.client.base_url();
+        let Some(sink) = &w.instructions else {
+            return Err(ProviderError::Config {
+                message: format!(
+                    "`{a}` needs the installation wizard, which runs on the Management Node's serial console and no API reaches; \
+                     answer it as below, then run pexspec again (the management API at `{api}` does not answer yet: {last})\n{}",
+                    render_instructions(&script, &console, api, None)
+                ),
+            });
+        };
+        sink(&render_instructions(
+            &script,
+            &console,
+            api,
+            Some(w.wait.timeout),
+        ));
+        match wait_until_ready(&self.client, w.wait).await {
+            Ok(_) => Ok(()),
+            Err(PexipError::Timeout { waited, hint, .. }) => Err(ProviderError::Provider {
+                status: 0,
+                code: "wizard-not-done".into(),
+                message: format!(
+                    "`{a}`: the management API at `{api}` did not answer within {}. The installation wizard's answers \
+                     were printed above: complete the wizard on the Management Node's serial console, then run \
+                     `pexspec apply` again; it finds the Management Node answering and continues (last error: {})",
+                    human(waited),
+                    hint.rsplit_once("last error: ")
+                        .map_or(hint.as_str(), |(_, last)| last)
+                ),
+            }),
+            Err(other) => Err(provider_error(a, other)),
+        }
+    }
+
+    fn wizard_inputs(
+        &self,
+        a: &Address,
+        d: &Value,
+        w: &OperatorWizard,
+        console_command: &str,
+    ) -> WizardInputs {
         let ip = |k: &str| opt_text(d, k).and_then(|s| s.parse::<Ipv4Addr>().ok());
-        let password = d
-            .get("admin_password")
-            .and_then(|v| v.get("$secret"))
-            .and_then(Value::as_str)
-            .unwrap_or("env:PEXIP_ADMIN_PASSWORD");
-        let admin_password_env = password
-            .strip_prefix("env:")
-            .map_or_else(|| password.to_owned(), str::to_owned);
+        let admin_password = SecretSource::from_reference(
+            d.get("admin_password")
+                .and_then(|v| v.get("$secret"))
+                .and_then(Value::as_str)
+                .unwrap_or("env:PEXIP_ADMIN_PASSWORD"),
+        );
         let public_ip = self
             .desired
             .get(a)
             .is_some_and(|(_, deps)| deps.iter().any(|dep| dep.kind() == Kind::PublicIp));
         WizardInputs {
-            console_command: w.console_command.clone(),
+            console_command: console_command.to_owned(),
             os_password_env: w.os_password_env.clone(),
             address: ip("address"),
             netmask: ip("netmask"),
@@ -1322,7 +1471,7 @@ impl PexipProvider {
             dns_servers: strings(d, "dns_servers"),
             ntp_servers: strings(d, "ntp_servers"),
             admin_username: w.admin_username.clone(),
-            admin_password_env,
+            admin_password,
             enable_incident_reporting: w.enable_incident_reporting,
             send_usage_statistics: w.send_usage_statistics,
             public_ip,

@@ -1,17 +1,58 @@
 //! The Management Node's installation wizard, which runs on the serial console: the exact
 //! answers to every prompt in the guide's order (a pure rendering from typed inputs, secrets
-//! named by their environment variable, never shown), and the wait until the management API
-//! answers.
+//! named by where they come from, never shown), the instructions an operator is given (how to
+//! connect, every answer, how pexspec continues), the [`ConsoleAccess`] that finds the
+//! connect command, and the wait until the management API answers.
 
 use std::fmt;
+use std::future::Future;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pexspec_graph::Address;
 
 use crate::client::Client;
 use crate::error::PexipError;
 use crate::status::ManagementVmStatus;
 use crate::wait::{Deadline, WaitOptions};
 
-/// What the wizard needs; passwords are named by environment variable only.
+/// Where a password the operator types comes from (its value is never held here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable of the operator's shell.
+    Env(String),
+    /// A file.
+    File(String),
+    /// Written in clear in the spec.
+    Inline,
+}
+
+impl SecretSource {
+    /// The source of a spec secret reference (`env:NAME`, `file:PATH`, `inline`).
+    pub fn from_reference(reference: &str) -> SecretSource {
+        if let Some(name) = reference.strip_prefix("env:") {
+            SecretSource::Env(name.to_owned())
+        } else if let Some(path) = reference.strip_prefix("file:") {
+            SecretSource::File(path.to_owned())
+        } else {
+            SecretSource::Inline
+        }
+    }
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(name) => write!(f, "the value of ${name}"),
+            SecretSource::File(path) => write!(f, "the contents of the file `{path}`"),
+            SecretSource::Inline => f.write_str("the password written in the spec"),
+        }
+    }
+}
+
+/// What the wizard needs; passwords are named by where they come from only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WizardInputs {
     /// The command that opens the serial console (from the OCI console connection).
@@ -34,8 +75,8 @@ pub struct WizardInputs {
     pub ntp_servers: Vec<String>,
     /// Web administration username.
     pub admin_username: String,
-    /// The environment variable holding the web administration password.
-    pub admin_password_env: String,
+    /// Where the web administration password comes from.
+    pub admin_password: SecretSource,
     /// Enable incident reporting.
     pub enable_incident_reporting: bool,
     /// Send deployment and usage statistics to Pexip.
@@ -52,8 +93,8 @@ pub enum Answer {
     Type(String),
     /// Press Enter to keep the default (expected value shown when known).
     AcceptDefault(Option<String>),
-    /// Type the value of this environment variable (never shown), then Enter.
-    SecretFromEnv(String),
+    /// Type the password from this source (never shown), then Enter.
+    Secret(SecretSource),
     /// Answer yes or no.
     YesNo(bool),
     /// Nothing to type: wait for this to appear.
@@ -70,9 +111,9 @@ impl fmt::Display for Answer {
                 write!(f, "press Enter to accept the default (expected `{v}`)")
             }
             Answer::AcceptDefault(None) => f.write_str("press Enter to accept the default"),
-            Answer::SecretFromEnv(var) => write!(
+            Answer::Secret(source) => write!(
                 f,
-                "type the password from ${var} (right-click and Paste; Ctrl-V adds an invisible character)"
+                "type {source} (right-click and Paste; Ctrl-V adds an invisible character)"
             ),
             Answer::YesNo(true) => f.write_str("answer `yes`"),
             Answer::YesNo(false) => f.write_str("answer `no`"),
@@ -108,7 +149,9 @@ impl fmt::Display for WizardScript {
             writeln!(f, "warning: {w}")?;
         }
         for (i, step) in self.steps.iter().enumerate() {
-            writeln!(f, "{:>2}. {}: {}", i + 1, step.prompt, step.answer)?;
+            // Console prompts end with their own colon (`pexipmcumgr login:`).
+            let colon = if step.prompt.ends_with(':') { "" } else { ":" };
+            writeln!(f, "{:>2}. {}{colon} {}", i + 1, step.prompt, step.answer)?;
             if let Some(note) = &step.note {
                 writeln!(f, "    {note}")?;
             }
@@ -144,7 +187,7 @@ pub fn render_wizard(inputs: &WizardInputs) -> WizardScript {
         );
     }
     let ip = |a: Option<Ipv4Addr>| Answer::AcceptDefault(a.map(|a| a.to_string()));
-    let os_pw = || Answer::SecretFromEnv(inputs.os_password_env.clone());
+    let os_pw = || Answer::Secret(SecretSource::Env(inputs.os_password_env.clone()));
     let steps = vec![
         step(
             "Open the serial console",
@@ -193,7 +236,7 @@ pub fn render_wizard(inputs: &WizardInputs) -> WizardScript {
         ),
         step(
             "Web administration password",
-            Answer::SecretFromEnv(inputs.admin_password_env.clone()),
+            Answer::Secret(inputs.admin_password.clone()),
             Some("pexspec logs in with it"),
         ),
         step(
@@ -215,6 +258,107 @@ pub fn render_wizard(inputs: &WizardInputs) -> WizardScript {
         ),
     ];
     WizardScript { steps, warnings }
+}
+
+/// Which serial console is wanted: the stack's Management Node and its instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleTarget {
+    /// The stack (`pexspec-stack` tag).
+    pub stack: String,
+    /// The `management_bootstrap` address.
+    pub manager: Address,
+    /// The Management Node's instance (`instance[NAME]`).
+    pub instance: Address,
+    /// The instance's region, when the graph gives one.
+    pub region: Option<String>,
+}
+
+/// How to reach the serial console, as a [`ConsoleAccess`] found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsoleInfo {
+    /// The command that opens the serial console (OCI's connection string).
+    pub command: String,
+    /// The command that forwards the VNC console to `localhost:5900`, when there is one.
+    pub vnc_command: Option<String>,
+    /// Notes shown with the command (which key to use, the host key's fingerprint).
+    pub notes: Vec<String>,
+}
+
+/// The future a [`ConsoleAccess`] returns: the console, or why it cannot be opened.
+pub type ConsoleFuture<'a> = Pin<Box<dyn Future<Output = Result<ConsoleInfo, String>> + Send + 'a>>;
+
+/// Opens the Management Node's serial console (on OCI: an instance console connection) and
+/// says how to connect. The Pexip provider asks it when a `management_bootstrap` create starts
+/// in [`crate::WizardMode::Operator`] mode.
+///
+/// Any `Fn(&ConsoleTarget) -> ConsoleFuture<'static>` is one (the future owns what it needs).
+pub trait ConsoleAccess: Send + Sync {
+    /// The console of `target`.
+    fn console<'a>(&'a self, target: &'a ConsoleTarget) -> ConsoleFuture<'a>;
+}
+
+impl<F> ConsoleAccess for F
+where
+    F: Fn(&ConsoleTarget) -> ConsoleFuture<'static> + Send + Sync,
+{
+    fn console<'a>(&'a self, target: &'a ConsoleTarget) -> ConsoleFuture<'a> {
+        self(target)
+    }
+}
+
+/// Receives the operator's instructions, once per `management_bootstrap` create that waits
+/// for the wizard (the binary prints them).
+pub type InstructionSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A duration as the operator reads it: `45 s`, `30 min`, `1 h 30 min`.
+pub(crate) fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
+}
+
+/// The instructions an operator is given when the wizard is theirs to run: the connect
+/// command, every prompt and its exact answer (secrets named, never shown), and what pexspec
+/// does next: waits up to `wait` for the management API at `api_url`, with the continue path
+/// when it stops waiting first; without a wait, the continue path alone.
+pub fn render_instructions(
+    script: &WizardScript,
+    console: &ConsoleInfo,
+    api_url: &str,
+    wait: Option<Duration>,
+) -> String {
+    let mut out = String::from(
+        "The Management Node waits for its installation wizard, which runs on its serial console.\n",
+    );
+    out.push_str(&format!("Connect with:\n    {}\n", console.command));
+    for note in &console.notes {
+        out.push_str(&format!("    ({note})\n"));
+    }
+    if let Some(vnc) = &console.vnc_command {
+        out.push_str(&format!(
+            "or, for the VNC console (then a VNC viewer on localhost:5900):\n    {vnc}\n"
+        ));
+    }
+    out.push_str("Answer every prompt as follows:\n");
+    out.push_str(&script.to_string());
+    match wait {
+        Some(wait) => out.push_str(&format!(
+            "pexspec waits up to {} for the management API at {api_url} to answer, then continues.\n\
+             If it stops waiting first, finish the wizard and run `pexspec apply` again: it finds the \
+             Management Node answering and continues from there.\n",
+            human(wait)
+        )),
+        None => out.push_str(&format!(
+            "Then run `pexspec apply` again: it finds the management API at {api_url} answering and \
+             continues from there.\n"
+        )),
+    }
+    out
 }
 
 /// Polls the management API until it answers with the admin credentials. Fails at once on
@@ -262,7 +406,7 @@ mod tests {
             dns_servers: vec!["169.254.169.254".into()],
             ntp_servers: vec!["169.254.169.254".into(), "0.pool.ntp.org".into()],
             admin_username: "admin".into(),
-            admin_password_env: "PEXIP_ADMIN_PASSWORD".into(),
+            admin_password: SecretSource::Env("PEXIP_ADMIN_PASSWORD".into()),
             enable_incident_reporting: false,
             send_usage_statistics: true,
             public_ip: false,
@@ -295,10 +439,60 @@ mod tests {
     }
 
     #[test]
+    fn instructions_carry_the_command_every_answer_and_the_continue_path() {
+        let script = render_wizard(&inputs());
+        let console = ConsoleInfo {
+            command: "ssh -o ProxyCommand='ssh -W %h:%p -p 443 ocid1.instanceconsoleconnection.x@instance-console.eu-zurich-1.oci.oraclecloud.com' ocid1.instance.y".into(),
+            vnc_command: Some("ssh … -N -L localhost:5900:ocid1.instance.y:5900 ocid1.instance.y".into()),
+            notes: vec!["ssh offers the private half of keys/pexip.pub".into()],
+        };
+        let text = render_instructions(
+            &script,
+            &console,
+            "https://10.0.1.10/",
+            Some(Duration::from_secs(3600)),
+        );
+        assert!(
+            text.contains(&format!("Connect with:\n    {}\n", console.command)),
+            "{text}"
+        );
+        assert!(text.contains("(ssh offers the private half of keys/pexip.pub)"));
+        assert!(text.contains("localhost:5900"));
+        assert!(text.contains(" 9. Hostname: type `pexmgr`"), "{text}");
+        assert!(text.contains("waits up to 1 h for the management API at https://10.0.1.10/"));
+        assert!(text.contains("run `pexspec apply` again"));
+        let now = render_instructions(&script, &console, "https://10.0.1.10/", None);
+        assert!(!now.contains("waits up to"), "{now}");
+        assert!(now.contains("Then run `pexspec apply` again"), "{now}");
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human(Duration::from_secs(45)), "45 s");
+        assert_eq!(human(Duration::from_secs(30 * 60)), "30 min");
+        assert_eq!(human(Duration::from_secs(90)), "1 min 30 s");
+        assert_eq!(human(Duration::from_secs(5400)), "1 h 30 min");
+        assert_eq!(human(Duration::from_secs(7200)), "2 h");
+    }
+
+    #[test]
+    fn secret_sources_are_named() {
+        assert_eq!(
+            SecretSource::from_reference("env:PEXIP_ADMIN_PASSWORD").to_string(),
+            "the value of $PEXIP_ADMIN_PASSWORD"
+        );
+        assert_eq!(
+            SecretSource::from_reference("file:secrets/admin").to_string(),
+            "the contents of the file `secrets/admin`"
+        );
+        assert_eq!(SecretSource::from_reference("inline"), SecretSource::Inline);
+    }
+
+    #[test]
     fn passwords_are_named_never_shown() {
         let text = render_wizard(&inputs()).to_string();
         assert!(
-            text.contains("the password from $PEXIP_ADMIN_PASSWORD"),
+            text.contains("type the value of $PEXIP_ADMIN_PASSWORD"),
             "{text}"
         );
         assert!(text.contains("$PEXMGR_OS_PASSWORD"));

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pexspec_graph::{Address, Graph, Kind, Lookup, Node};
@@ -128,10 +128,22 @@ fn options(sim: &Arc<PexipSim>, store: &BootstrapStore, graph: &Graph) -> PexipP
 }
 
 async fn world(graph: &Graph) -> World {
+    world_with(graph, None).await
+}
+
+/// A world whose Management Node waits for its wizard when `operator` says how the operator
+/// is guided (else the simulator runs the wizard itself).
+async fn world_with(graph: &Graph, operator: Option<OperatorWizard>) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Arc::new(pexip::start(common::sim_options(dir.path())).await.unwrap());
+    let mut sim_opts = common::sim_options(dir.path());
+    sim_opts.auto_bootstrap = operator.is_none();
+    let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
     let store = BootstrapStore::new(dir.path().join("bootstrap"));
-    let pexip = PexipProvider::new(options(&sim, &store, graph), secrets(), graph).unwrap();
+    let mut opts = options(&sim, &store, graph);
+    if let Some(w) = operator {
+        opts.wizard = WizardMode::Operator(w);
+    }
+    let pexip = PexipProvider::new(opts, secrets(), graph).unwrap();
     let oci = InMemoryProvider::new();
     for node in graph.nodes() {
         let mut found = Vec::new();
@@ -184,6 +196,14 @@ impl World {
     /// A tiny executor: the plan's changes in order, OCI kinds to the in-memory cloud, Pexip
     /// kinds to the provider; the `worker_vm` file handed to the `node_bootstrap` create.
     async fn apply(&mut self, graph: &Graph) -> Plan {
+        match self.try_apply(graph).await {
+            Ok(plan) => plan,
+            Err((address, e)) => panic!("{address}: {e}"),
+        }
+    }
+
+    /// [`World::apply`] that stops at the first change that fails, as the executor does.
+    async fn try_apply(&mut self, graph: &Graph) -> Result<Plan, (Address, ProviderError)> {
         let mut state = self.observe(graph).await;
         let plan = plan(graph, &state);
         let stack = graph.stack();
@@ -206,7 +226,7 @@ impl World {
                 } else {
                     self.oci.delete_now(&request)
                 }
-                .unwrap_or_else(|e| panic!("delete {address}: {e}"));
+                .map_err(|e| (address.clone(), e))?;
             }
             if matches!(change.action, Action::Noop | Action::Delete) {
                 continue;
@@ -230,7 +250,7 @@ impl World {
                 } else {
                     self.oci.update_now(&request)
                 }
-                .unwrap_or_else(|e| panic!("update {address}: {e}"));
+                .map_err(|e| (address.clone(), e))?;
                 state.insert(updated);
                 continue;
             }
@@ -249,7 +269,7 @@ impl World {
             } else {
                 self.oci.create_now(&request)
             }
-            .unwrap_or_else(|e| panic!("create {address}: {e}"));
+            .map_err(|e| (address.clone(), e))?;
             if kind == Kind::WorkerVm {
                 let file = created.output.expect("a new node's bootstrap file");
                 assert_eq!(format!("{file:?}"), "<redacted>");
@@ -267,7 +287,7 @@ impl World {
                 state.insert(synced);
             }
         }
-        plan
+        Ok(plan)
     }
 }
 
@@ -612,4 +632,216 @@ async fn the_wizard_is_the_operators_step() {
     assert_eq!(created.observed.state.as_deref(), Some(MANAGER_READY_STATE));
     let state = provider.observe(&scope).await.unwrap();
     assert!(state.get(&a).is_some());
+}
+
+/// A console access that answers like an OCI console connection and records what it was
+/// asked; `fail` makes it refuse instead.
+fn fake_console(asked: &Arc<Mutex<Vec<ConsoleTarget>>>, fail: bool) -> Arc<dyn ConsoleAccess> {
+    let asked = Arc::clone(asked);
+    Arc::new(move |t: &ConsoleTarget| -> ConsoleFuture<'static> {
+        asked.lock().unwrap().push(t.clone());
+        let region = t.region.clone().unwrap_or_default();
+        Box::pin(async move {
+            if fail {
+                return Err("ListInstances: 401 NotAuthenticated".to_owned());
+            }
+            Ok(ConsoleInfo {
+                command: console_command(&region),
+                vnc_command: None,
+                notes: vec!["ssh offers the private half of keys/pexip.pub".into()],
+            })
+        })
+    })
+}
+
+fn console_command(region: &str) -> String {
+    format!(
+        "ssh -o ProxyCommand='ssh -W %h:%p -p 443 ocid1.instanceconsoleconnection.oc1.{region}.fake@instance-console.{region}.oci.oraclecloud.com' ocid1.instance.oc1.{region}.fake"
+    )
+}
+
+/// The operator's side: a console access, a sink that keeps what it is given, a wait.
+fn operator(
+    printed: &Arc<Mutex<Vec<String>>>,
+    asked: &Arc<Mutex<Vec<ConsoleTarget>>>,
+    wait: Duration,
+) -> OperatorWizard {
+    let printed = Arc::clone(printed);
+    OperatorWizard::default()
+        .with_console(fake_console(asked, false))
+        .with_instructions(Arc::new(move |text: &str| {
+            printed.lock().unwrap().push(text.to_owned());
+        }))
+        .with_wait(WaitOptions::new(wait, Duration::from_secs(15)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_operator_gets_every_answer_once_and_the_create_waits_for_the_wizard() {
+    let graph = compile("quickstart.yaml");
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let w = world_with(
+        &graph,
+        Some(operator(&printed, &asked, Duration::from_secs(30 * 60))),
+    )
+    .await;
+    let a = Address::new(Kind::ManagementBootstrap, "pexmgr");
+    let desired = graph.get(&a).unwrap().desired().into_owned();
+    let request = CreateRequest {
+        stack: graph.stack(),
+        address: &a,
+        region: None,
+        desired: &desired,
+        retry_token: "t",
+        input: None,
+    };
+    // The operator finishes the wizard twelve minutes in.
+    let sim = Arc::clone(&w.sim);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(12 * 60)).await;
+        sim.complete_wizard().unwrap();
+    });
+    let start = tokio::time::Instant::now();
+    let created = w.pexip.create(&request).await.unwrap();
+    assert_eq!(created.observed.state.as_deref(), Some(MANAGER_READY_STATE));
+    assert!(start.elapsed() >= Duration::from_secs(12 * 60), "it waited");
+
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        [ConsoleTarget {
+            stack: graph.stack().to_owned(),
+            manager: a.clone(),
+            instance: Address::new(Kind::Instance, "pexmgr"),
+            region: Some("eu-frankfurt-1".into()),
+        }]
+    );
+    let printed_now = printed.lock().unwrap().clone();
+    assert_eq!(printed_now.len(), 1, "the instructions are given once");
+    let text = &printed_now[0];
+    for expected in [
+        format!("Connect with:\n    {}\n", console_command("eu-frankfurt-1")),
+        "(ssh offers the private half of keys/pexip.pub)".into(),
+        " 1. Open the serial console: run `ssh -o ProxyCommand=".into(),
+        "pexipmcumgr login: type `admin`".into(),
+        "Enter new UNIX password: type the value of $PEXIP_OS_PASSWORD".into(),
+        "IP address: press Enter to accept the default (expected `10.0.0.10`)".into(),
+        "Network mask: press Enter to accept the default (expected `255.255.255.0`)".into(),
+        "Gateway: press Enter to accept the default (expected `10.0.0.1`)".into(),
+        "Hostname: type `pexmgr`".into(),
+        "Domain suffix: type `example.com`".into(),
+        "DNS servers: type `169.254.169.254`".into(),
+        "NTP servers: type `169.254.169.254 0.pool.ntp.org 1.pool.ntp.org`".into(),
+        "Web administration username: type `admin`".into(),
+        "Web administration password: type the value of $PEXIP_ADMIN_PASSWORD".into(),
+        "Enable incident reporting: answer `no`".into(),
+        "Send deployment and usage statistics to Pexip: answer `no`".into(),
+        "pexmgr login: wait for `pexmgr login:`".into(),
+        "waits up to 30 min for the management API".into(),
+        "run `pexspec apply` again".into(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} in:\n{text}");
+    }
+    secret_free(text);
+
+    // A create sent again (an answer lost on the way) finds the API answering: nothing is
+    // shown again.
+    w.pexip.create(&request).await.unwrap();
+    assert_eq!(printed.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wizard_not_done_in_time_leaves_a_continue_path_that_a_rerun_takes() {
+    let graph = compile("quickstart.yaml");
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let mut w = world_with(
+        &graph,
+        Some(operator(&printed, &asked, Duration::from_secs(20 * 60))),
+    )
+    .await;
+    let a = Address::new(Kind::ManagementBootstrap, "pexmgr");
+
+    let (address, err) = w.try_apply(&graph).await.unwrap_err();
+    assert_eq!(address, a);
+    assert!(
+        !err.is_retryable(),
+        "the executor does not try again by itself"
+    );
+    let text = err.to_string();
+    for expected in [
+        "wizard-not-done",
+        "did not answer within 20 min",
+        "answers were printed above",
+        "run `pexspec apply` again",
+        "finds the Management Node answering and continues",
+        "(last error: ",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    secret_free(&text);
+    assert_eq!(printed.lock().unwrap().len(), 1);
+    // Nothing of the Management Node's configuration was attempted.
+    assert!(
+        w.pexip
+            .observe(&Scope::of(&graph))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The operator completes the wizard; the re-run observes the Management Node and goes on
+    // from there: the bootstrap is found, not created again, and nothing is shown again.
+    w.sim.complete_wizard().unwrap();
+    let second = w.try_apply(&graph).await.unwrap();
+    let bootstrap = second.changes.iter().find(|c| c.address == a).unwrap();
+    assert_eq!(bootstrap.action, Action::Noop, "{:#?}", changes(&second));
+    assert!(
+        second
+            .changes
+            .iter()
+            .any(|c| pexip_kind(c.kind) && c.action == Action::Create),
+        "the configuration after the wizard is made: {:#?}",
+        changes(&second)
+    );
+    assert_eq!(printed.lock().unwrap().len(), 1);
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    let after = w.observe(&graph).await;
+    assert!(plan(&graph, &after).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_console_that_cannot_be_opened_falls_back_to_the_oci_console() {
+    let graph = compile("quickstart.yaml");
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let operator = OperatorWizard::default().with_console(fake_console(&asked, true));
+    assert!(format!("{operator:?}").contains("console: true"));
+    let w = world_with(&graph, Some(operator)).await;
+    let a = Address::new(Kind::ManagementBootstrap, "pexmgr");
+    let desired = graph.get(&a).unwrap().desired().into_owned();
+    let err = w
+        .pexip
+        .create(&CreateRequest {
+            stack: graph.stack(),
+            address: &a,
+            region: None,
+            desired: &desired,
+            retry_token: "t",
+            input: None,
+        })
+        .await
+        .unwrap_err();
+    // Without an instruction sink the instructions are the error, at once.
+    assert!(matches!(err, ProviderError::Config { .. }), "{err:?}");
+    let text = err.to_string();
+    for expected in [
+        "warning: could not open a console connection to `instance[pexmgr]` (ListInstances: 401 NotAuthenticated): use the OCI Console",
+        "Connect with:\n    OCI Console > Compute > Instances",
+        "Hostname: type `pexmgr`",
+        "Then run `pexspec apply` again",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    assert!(!text.contains("waits up to"), "{text}");
+    assert_eq!(asked.lock().unwrap().len(), 1);
 }
