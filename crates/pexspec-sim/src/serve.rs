@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -105,9 +106,26 @@ pub struct RunningSim {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
+    sim: SimHandle,
+}
+
+/// The shared simulator state behind a [`RunningSim`] (opaque in `Debug`).
+struct SimHandle(Arc<OciSim>);
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OciSim")
+    }
 }
 
 impl RunningSim {
+    /// The calls served so far by this process, every region together: operation name
+    /// (`CreateVcn`, `ListInstances`...) → count, whatever the status (`GET /_sim/stats` has
+    /// them by status).
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.sim.0.call_counts()
+    }
+
     /// Region name → `http://127.0.0.1:PORT` (identity, core and Object Storage share it).
     pub fn endpoints(&self) -> &BTreeMap<String, String> {
         &self.endpoints
@@ -272,6 +290,7 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningSim, SimError> {
             .local_addr()
             .map_err(|source| SimError::Bind { port, source })?;
         endpoints.insert(region.clone(), format!("http://127.0.0.1:{}", addr.port()));
+        sim.serve_host(format!("127.0.0.1:{}", addr.port()), region);
         let app = sim.router(region);
         let mut rx = stop.subscribe();
         tasks.push(tokio::spawn(async move {
@@ -292,5 +311,6 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningSim, SimError> {
         stop,
         tasks,
         _temp: temp,
+        sim: SimHandle(sim),
     })
 }

@@ -50,6 +50,8 @@ pub(crate) struct OciSim {
     check_date: bool,
     home_region: String,
     max_body: usize,
+    /// `host:port` → region, for URLs that name a region by the listener they point at.
+    hosts: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Clone)]
@@ -72,6 +74,7 @@ impl OciSim {
             check_date: s.check_date,
             home_region: s.home_region,
             max_body: s.max_body_bytes,
+            hosts: std::sync::RwLock::default(),
         };
         let regions = s.regions.clone();
         sim.store
@@ -96,6 +99,27 @@ impl OciSim {
             now: self.clock.now_ms(),
             clock: &self.clock,
             faults: &self.faults,
+            hosts: &self.hosts,
+        }
+    }
+
+    /// Calls served by operation, every status together.
+    pub fn call_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.stats
+            .lock()
+            .map(|s| {
+                s.by_op
+                    .iter()
+                    .map(|(op, by_status)| (op.clone(), by_status.values().sum()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records that `host_port` (`127.0.0.1:PORT`) serves `region`.
+    pub fn serve_host(&self, host_port: String, region: &str) {
+        if let Ok(mut hosts) = self.hosts.write() {
+            hosts.insert(host_port, region.to_owned());
         }
     }
 

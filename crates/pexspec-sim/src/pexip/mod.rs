@@ -89,6 +89,23 @@ impl Default for SimWizard {
     }
 }
 
+/// Node name → bootstrap URL, read live (see [`PexipSim::bootstrap_routes`]).
+#[derive(Clone)]
+pub struct BootstrapRoutes(Arc<Shared>);
+
+impl BootstrapRoutes {
+    /// The bootstrap URL of the node named `name`, once it exists.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.bootstrap_urls().remove(name)
+    }
+}
+
+impl std::fmt::Debug for BootstrapRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BootstrapRoutes")
+    }
+}
+
 /// Options of [`start`].
 #[derive(Clone)]
 pub struct PexipSimOptions {
@@ -313,6 +330,12 @@ impl PexipSim {
     /// Conferencing Node name → its bootstrap URL `https://127.0.0.1:PORT/` in this process.
     pub fn bootstrap_urls(&self) -> BTreeMap<String, String> {
         self.shared.bootstrap_urls()
+    }
+
+    /// A live view of [`bootstrap_urls`](Self::bootstrap_urls) that outlives a borrow of the
+    /// simulator: nodes created later are found too.
+    pub fn bootstrap_routes(&self) -> BootstrapRoutes {
+        BootstrapRoutes(self.shared.clone())
     }
 
     /// Management API calls this process has served.

@@ -26,6 +26,17 @@ pub(crate) fn compatible(image: &Res, shape: &str) -> bool {
     !removed && catalog::shape(shape).is_some_and(|s| s.custom_image_default)
 }
 
+/// The region named by an Object Storage URL's host: `objectstorage.REGION.oraclecloud.com`,
+/// or one of the simulator's own listeners.
+fn url_region(ctx: &Ctx<'_>, url: &str) -> Option<String> {
+    let host = url.split_once("://")?.1.split('/').next()?;
+    if let Some(region) = ctx.hosts.read().ok()?.get(host) {
+        return Some(region.clone());
+    }
+    let rest = host.strip_prefix("objectstorage.")?;
+    rest.split_once('.').map(|(region, _)| region.to_owned())
+}
+
 /// (namespace, bucket, object) of an Object Storage URL such as a pre-authenticated request.
 fn parse_object_url(url: &str) -> Option<(String, String, String)> {
     let path = url
@@ -55,6 +66,9 @@ pub(crate) fn create_image(ctx: &Ctx<'_>, call: &Call) -> Result<Reply, ApiError
         .ok_or_else(|| ApiError::missing("imageSourceDetails"))?;
     let src = Value::Object(src.clone());
     let source_type = req_str(&src, "sourceType")?;
+    // A URI may name another region's bucket (the guide imports every region's images from
+    // the home region's bucket); a tuple names one in the image's own region.
+    let mut object_region = ctx.region.to_owned();
     let (ns, bucket, object) = match source_type.as_str() {
         "objectStorageTuple" => (
             req_str(&src, "namespaceName")?,
@@ -63,6 +77,9 @@ pub(crate) fn create_image(ctx: &Ctx<'_>, call: &Call) -> Result<Reply, ApiError
         ),
         "objectStorageUri" => {
             let uri = req_str(&src, "sourceUri")?;
+            if let Some(region) = url_region(ctx, &uri) {
+                object_region = region;
+            }
             parse_object_url(&uri)
                 .ok_or_else(|| ApiError::invalid(format!("Invalid sourceUri: {uri}")))?
         }
@@ -90,7 +107,7 @@ pub(crate) fn create_image(ctx: &Ctx<'_>, call: &Call) -> Result<Reply, ApiError
     ctx.check_compartment(&compartment)?;
     let size = ctx
         .tx
-        .object_meta(ctx.region, &ns, &bucket, &object)?
+        .object_meta(&object_region, &ns, &bucket, &object)?
         .map(|m| m.size);
     let id = ctx.new_ocid(Kind::Image);
     let provisioned = ctx.after(nominal::IMAGE_PROVISION);

@@ -492,6 +492,8 @@ pub(crate) struct Ctx<'a> {
     pub now: i64,
     pub clock: &'a SimClock,
     pub faults: &'a Mutex<Faults>,
+    /// `host:port` → region of the simulator's own listeners.
+    pub hosts: &'a std::sync::RwLock<BTreeMap<String, String>>,
 }
 
 /// Nominal OCI durations; divided by the clock's speed.
