@@ -238,6 +238,7 @@ mod tests {
             regions: Vec::new(),
             changes,
             summary: Summary::default(),
+            source: None,
         }
     }
 

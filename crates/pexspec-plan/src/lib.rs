@@ -19,7 +19,7 @@ mod render;
 
 pub use memory::{InMemoryProvider, apply_plan, resolve_for_apply};
 pub use observed::{Observed, ObservedState};
-pub use plan::{Action, Change, FieldDiff, Plan, Summary, plan};
+pub use plan::{Action, Change, FieldDiff, Plan, PlanSource, Summary, destroy, plan};
 pub use provider::{
     BoxFuture, CreateRequest, Created, DeleteRequest, DynProvider, ErrorClass, GetRequest,
     Provider, ProviderError, Scope, Sensitive, UpdateRequest, retry_token,

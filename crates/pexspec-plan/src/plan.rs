@@ -148,6 +148,21 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The counts.
     pub summary: Summary,
+    /// What the plan was made from, recorded by `pexspec plan --out` so that
+    /// `pexspec apply plan.json` can refuse a spec that changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PlanSource>,
+}
+
+/// What a saved plan was made from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSource {
+    /// The spec file, absolute.
+    pub spec: String,
+    /// The SHA-256 of the spec's bytes, hex.
+    pub spec_sha256: String,
+    /// Whether it was planned against the built-in simulators.
+    pub sim: bool,
 }
 
 impl Plan {
@@ -450,6 +465,7 @@ pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
         regions: graph.regions().to_vec(),
         changes,
         summary,
+        source: None,
     }
 }
 
@@ -580,4 +596,74 @@ fn deletes(graph: &Graph, observed: &ObservedState, changes: &[Change]) -> Vec<C
             })
         })
         .collect()
+}
+
+/// The plan of `pexspec destroy`: every observed resource of the stack deleted, the graph
+/// walked backwards. A resource waits for the deletes of everything that refers to it (by
+/// its observed fields, as for any delete) and of everything that depends on it in the
+/// spec's graph: Conferencing Nodes leave the Management Node before their instances go, and
+/// the two RPCs of a peering go after the peering, together. A reference that would close a
+/// loop with the graph's order is left out.
+pub fn destroy(graph: &Graph, observed: &ObservedState) -> Plan {
+    let nothing = Graph::new(graph.stack(), graph.regions().to_vec(), Vec::new())
+        .unwrap_or_else(|_| graph.clone());
+    let mut plan = plan(&nothing, observed);
+    let deleted: BTreeSet<Address> = plan.changes.iter().map(|c| c.address.clone()).collect();
+    // waits[a]: the deletes `a` waits for. The graph's edges first...
+    let mut waits: BTreeMap<Address, BTreeSet<Address>> = deleted
+        .iter()
+        .map(|a| (a.clone(), BTreeSet::new()))
+        .collect();
+    for node in graph.nodes() {
+        // `node` depends on `target`: `target`'s delete waits for `node`'s.
+        if !deleted.contains(&node.address) {
+            continue;
+        }
+        for target in &node.depends_on {
+            if deleted.contains(target)
+                && !reaches(&waits, &node.address, target)
+                && let Some(w) = waits.get_mut(target)
+            {
+                w.insert(node.address.clone());
+            }
+        }
+    }
+    // ... then, for resources the spec does not know, the references the cloud sees, where
+    // they do not close a loop. Between two resources of the graph, the graph decides: the
+    // two RPCs of a peering name each other, and go together.
+    for change in &plan.changes {
+        for referrer in &change.depends_on {
+            let both_known = graph.contains(referrer) && graph.contains(&change.address);
+            if !both_known
+                && !reaches(&waits, referrer, &change.address)
+                && let Some(w) = waits.get_mut(&change.address)
+            {
+                w.insert(referrer.clone());
+            }
+        }
+    }
+    for change in &mut plan.changes {
+        if let Some(w) = waits.remove(&change.address) {
+            change.depends_on = w.into_iter().collect();
+        }
+        change.reason = Cow::Borrowed("destroy");
+    }
+    plan
+}
+
+/// Whether `from` already waits, directly or not, for `to`.
+fn reaches(waits: &BTreeMap<Address, BTreeSet<Address>>, from: &Address, to: &Address) -> bool {
+    let mut stack = vec![from];
+    let mut seen = BTreeSet::new();
+    while let Some(a) = stack.pop() {
+        if a == to {
+            return true;
+        }
+        if seen.insert(a)
+            && let Some(next) = waits.get(a)
+        {
+            stack.extend(next.iter());
+        }
+    }
+    false
 }

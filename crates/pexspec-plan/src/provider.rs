@@ -321,6 +321,49 @@ pub trait Provider: Send + Sync {
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
 }
 
+/// A shared provider is a provider: the CLI keeps an `Arc` to read a provider's counters
+/// after a run while the executor holds it as a [`DynProvider`].
+impl<P: Provider> Provider for std::sync::Arc<P> {
+    fn kinds(&self) -> &[Kind] {
+        P::kinds(self)
+    }
+
+    fn observe(
+        &self,
+        scope: &Scope,
+    ) -> impl Future<Output = Result<ObservedState, ProviderError>> + Send {
+        P::observe(self, scope)
+    }
+
+    fn get(
+        &self,
+        request: &GetRequest<'_>,
+    ) -> impl Future<Output = Result<Option<Observed>, ProviderError>> + Send {
+        P::get(self, request)
+    }
+
+    fn create(
+        &self,
+        request: &CreateRequest<'_>,
+    ) -> impl Future<Output = Result<Created, ProviderError>> + Send {
+        P::create(self, request)
+    }
+
+    fn update(
+        &self,
+        request: &UpdateRequest<'_>,
+    ) -> impl Future<Output = Result<Observed, ProviderError>> + Send {
+        P::update(self, request)
+    }
+
+    fn delete(
+        &self,
+        request: &DeleteRequest<'_>,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        P::delete(self, request)
+    }
+}
+
 /// A boxed, `Send` future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
