@@ -197,6 +197,17 @@ impl<'a> Executor<'a> {
     }
 }
 
+/// Kinds that are states of other resources rather than resources (the installation wizard
+/// run on the Management Node, the configuration file a Conferencing Node took, the peering
+/// of two RPCs): their delete only forgets them, and they stay listed until the resources
+/// they are a state of go (OCI has no disconnect: a peering ends with either RPC), so a
+/// delete does not wait for them to disappear.
+const GONE_WITH_PARENT: &[pexspec_graph::Kind] = &[
+    pexspec_graph::Kind::ManagementBootstrap,
+    pexspec_graph::Kind::NodeBootstrap,
+    pexspec_graph::Kind::RpcPeering,
+];
+
 /// Which call a step sends next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -1037,6 +1048,11 @@ impl<'r, E: EventSink> Run<'r, E> {
                 self.call_succeeded(i, now);
                 let address = self.steps[i].address().clone();
                 self.state.resources.remove(&address);
+                if GONE_WITH_PARENT.contains(&address.kind()) {
+                    // Nothing of its own to wait for: it stays listed until its parent goes.
+                    self.deleted(i, now);
+                    return;
+                }
                 let step = &mut self.steps[i];
                 step.phase = Phase::DeleteWait;
                 step.wait_started = now;

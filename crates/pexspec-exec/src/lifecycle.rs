@@ -33,6 +33,8 @@ const PENDING: &[&str] = &[
     "NEW",
     "PEERING",
     "SYNCING",
+    // A Conferencing Node that got its configuration file and has not synced yet.
+    "UPLOADED",
     "BOOTING",
     "CREATING_IMAGE",
     "EXPORTING",
