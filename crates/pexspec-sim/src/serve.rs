@@ -49,8 +49,8 @@ pub struct ServeOptions {
     /// Refuse requests whose `date` header is more than 5 minutes off the wall clock, as OCI
     /// does (default `true`).
     pub check_date_skew: bool,
-    /// The largest request body accepted (default 512 MiB; objects are kept in SQLite, so a
-    /// committed object must stay below about 1 GB).
+    /// The largest request body accepted (default 512 MiB). It bounds one PutObject or one
+    /// part, not a multipart object: object bytes are files in the state directory.
     pub max_body_bytes: usize,
 }
 

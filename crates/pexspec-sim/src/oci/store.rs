@@ -1,11 +1,20 @@
 //! The OCI simulator's state in SQLite: one row per resource (a JSON document, its etag and
-//! the timed state transitions still to come), Object Storage data, and retry tokens.
+//! the timed state transitions still to come), Object Storage metadata, and retry tokens.
 //!
 //! Lifecycle is lazy: a row stores transitions `(at_ms, patch)` and every read applies those
 //! that are due on the clock, so no background task is needed and separate processes sharing
 //! the database agree.
+//!
+//! Object and part bytes live in files beside the database (`oci-objects/`), one file per
+//! uploaded body, written once and never changed: a part is one file, and committing a
+//! multipart upload makes its part files the object's segments without copying a byte, so a
+//! multi-GiB image costs its size on disk once. A file is created before the row naming it and
+//! removed only after the transaction that dropped the row has committed (or, for a new file,
+//! when its transaction fails).
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -58,7 +67,8 @@ CREATE TABLE IF NOT EXISTS objects (
     namespace TEXT NOT NULL,
     bucket TEXT NOT NULL,
     name TEXT NOT NULL,
-    data BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    segments TEXT NOT NULL,
     md5 TEXT,
     multipart_md5 TEXT,
     etag TEXT NOT NULL,
@@ -80,7 +90,8 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL,
     part_num INTEGER NOT NULL,
-    data BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    file TEXT NOT NULL,
     md5 TEXT NOT NULL,
     etag TEXT NOT NULL,
     modified_ms INTEGER NOT NULL,
@@ -88,10 +99,17 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 ";
 
+/// The directory of object and part files, beside the database.
+const BLOB_DIR: &str = "oci-objects";
+
 /// The database; one connection per process (SQLite does the locking between processes).
 pub(crate) struct Store {
     conn: Mutex<Connection>,
+    blobs: PathBuf,
 }
+
+/// One stored body: its file name in the blob directory and its length.
+pub(crate) type Segment = (String, i64);
 
 /// A timed change of a resource: at `at_ms` the fields of `patch` replace the document's.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -193,16 +211,63 @@ fn new_etag() -> String {
     super::catalog::hex32().to_ascii_lowercase()
 }
 
+fn file_err(path: &Path, e: &std::io::Error) -> ApiError {
+    ApiError::internal(format!(
+        "The simulator's object file {} failed: {e}",
+        path.display()
+    ))
+}
+
+fn segments_of(json: &str) -> Result<Vec<Segment>, ApiError> {
+    serde_json::from_str(json).map_err(json_err)
+}
+
+/// Files created and files to remove by one transaction.
+#[derive(Default)]
+struct FileChanges {
+    created: Vec<PathBuf>,
+    doomed: Vec<PathBuf>,
+}
+
+fn remove_files(paths: &[PathBuf]) {
+    for p in paths {
+        // Best effort: a file left behind is garbage, never data a row still names.
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) the database file, in WAL mode with a busy timeout.
+    /// Opens (creating if needed) the database file, in WAL mode with a busy timeout, and the
+    /// directory of object files beside it.
     pub fn open(path: &Path) -> Result<Store, SimError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let old_layout: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('objects') WHERE name = 'data'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old_layout {
+            return Err(SimError::Config(format!(
+                "the state database {} was written by an older simulator that kept objects inside \
+                 it; remove its state directory (or choose another) to start a new cloud",
+                path.display()
+            )));
+        }
         conn.execute_batch(SCHEMA)?;
+        let blobs = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(BLOB_DIR);
+        std::fs::create_dir_all(&blobs).map_err(|source| SimError::Io {
+            path: blobs.clone(),
+            source,
+        })?;
         Ok(Store {
             conn: Mutex::new(conn),
+            blobs,
         })
     }
 
@@ -220,16 +285,32 @@ impl Store {
             TransactionBehavior::Deferred
         };
         let t = conn.transaction_with_behavior(behavior).map_err(db_err)?;
-        let tx = Tx { t };
-        let out = f(&tx)?;
-        tx.t.commit().map_err(db_err)?;
-        Ok(out)
+        let tx = Tx {
+            t,
+            blobs: &self.blobs,
+            files: RefCell::default(),
+        };
+        let out = f(&tx);
+        let Tx { t, files, .. } = tx;
+        let files = files.into_inner();
+        match out.and_then(|v| t.commit().map_err(db_err).map(|()| v)) {
+            Ok(v) => {
+                remove_files(&files.doomed);
+                Ok(v)
+            }
+            Err(e) => {
+                remove_files(&files.created);
+                Err(e)
+            }
+        }
     }
 }
 
 /// One open transaction.
 pub(crate) struct Tx<'c> {
     t: Transaction<'c>,
+    blobs: &'c Path,
+    files: RefCell<FileChanges>,
 }
 
 const RES_COLS: &str = "seq, ocid, kind, region, compartment, doc, etag, created_ms, visible_ms, purge_ms, transitions, internal";
@@ -541,7 +622,7 @@ impl Tx<'_> {
         let r = self
             .t
             .query_row(
-                "SELECT name, length(data), md5, multipart_md5, etag, content_type, metadata, created_ms, modified_ms \
+                "SELECT name, size, md5, multipart_md5, etag, content_type, metadata, created_ms, modified_ms \
                  FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND name = ?4",
                 params![region, ns, bucket, name],
                 Self::object_meta_row,
@@ -557,22 +638,89 @@ impl Tx<'_> {
         }
     }
 
-    /// An object's data.
+    /// Bytes `first..=last` of an object (the whole object when `range` is `None`).
     pub fn object_data(
         &self,
         region: &str,
         ns: &str,
         bucket: &str,
         name: &str,
+        range: Option<(usize, usize)>,
     ) -> Result<Option<Vec<u8>>, ApiError> {
-        self.t
+        let row: Option<(i64, String)> = self
+            .t
             .query_row(
-                "SELECT data FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND name = ?4",
+                "SELECT size, segments FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND name = ?4",
+                params![region, ns, bucket, name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some((size, segments)) = row else {
+            return Ok(None);
+        };
+        let size = usize::try_from(size).unwrap_or(0);
+        let (first, end) = match range {
+            Some((a, z)) => (a.min(size), z.saturating_add(1).min(size)),
+            None => (0, size),
+        };
+        let mut out = Vec::with_capacity(end.saturating_sub(first));
+        let mut at = 0usize;
+        for (file, len) in segments_of(&segments)? {
+            let len = usize::try_from(len).unwrap_or(0);
+            let (lo, hi) = (first.max(at), end.min(at + len));
+            if lo < hi {
+                let path = self.blobs.join(&file);
+                let mut f = std::fs::File::open(&path).map_err(|e| file_err(&path, &e))?;
+                f.seek(SeekFrom::Start((lo - at) as u64))
+                    .map_err(|e| file_err(&path, &e))?;
+                let start = out.len();
+                out.resize(start + (hi - lo), 0);
+                f.read_exact(&mut out[start..])
+                    .map_err(|e| file_err(&path, &e))?;
+            }
+            at += len;
+        }
+        Ok(Some(out))
+    }
+
+    /// Writes `data` to a new file in the blob directory (removed again if the transaction
+    /// fails).
+    pub fn write_blob(&self, data: &[u8]) -> Result<Segment, ApiError> {
+        let name = super::catalog::hex32().to_ascii_lowercase();
+        let path = self.blobs.join(&name);
+        let mut f = std::fs::File::create_new(&path).map_err(|e| file_err(&path, &e))?;
+        self.files.borrow_mut().created.push(path.clone());
+        f.write_all(data).map_err(|e| file_err(&path, &e))?;
+        Ok((name, data.len() as i64))
+    }
+
+    /// Removes these files once the transaction has committed.
+    fn doom(&self, segments: impl IntoIterator<Item = Segment>) {
+        let mut files = self.files.borrow_mut();
+        for (name, _) in segments {
+            files.doomed.push(self.blobs.join(name));
+        }
+    }
+
+    /// The segments of an object, if it exists.
+    fn object_segments(
+        &self,
+        region: &str,
+        ns: &str,
+        bucket: &str,
+        name: &str,
+    ) -> Result<Option<Vec<Segment>>, ApiError> {
+        let s: Option<String> = self
+            .t
+            .query_row(
+                "SELECT segments FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND name = ?4",
                 params![region, ns, bucket, name],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(db_err)
+            .map_err(db_err)?;
+        s.map(|s| segments_of(&s)).transpose()
     }
 
     /// Every object of a bucket whose name starts with `prefix`, by name.
@@ -586,7 +734,7 @@ impl Tx<'_> {
         let mut stmt = self
             .t
             .prepare(
-                "SELECT name, length(data), md5, multipart_md5, etag, content_type, metadata, created_ms, modified_ms \
+                "SELECT name, size, md5, multipart_md5, etag, content_type, metadata, created_ms, modified_ms \
                  FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND substr(name, 1, ?5) = ?4 ORDER BY name",
             )
             .map_err(db_err)?;
@@ -605,25 +753,30 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Writes (creates or replaces) an object.
+    /// Writes (creates or replaces) an object whose bytes are `segments` (files written by
+    /// [`Tx::write_blob`], or taken from an upload's parts), in order. `m.size` is their total.
     pub fn put_object(
         &self,
         region: &str,
         ns: &str,
         bucket: &str,
         m: &ObjectMeta,
-        data: &[u8],
+        segments: &[Segment],
     ) -> Result<(), ApiError> {
+        if let Some(old) = self.object_segments(region, ns, bucket, &m.name)? {
+            self.doom(old);
+        }
         self.t
             .execute(
-                "INSERT OR REPLACE INTO objects (region, namespace, bucket, name, data, md5, multipart_md5, etag, \
-                 content_type, metadata, created_ms, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT OR REPLACE INTO objects (region, namespace, bucket, name, size, segments, md5, multipart_md5, etag, \
+                 content_type, metadata, created_ms, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     region,
                     ns,
                     bucket,
                     m.name,
-                    data,
+                    m.size,
+                    serde_json::to_string(segments).map_err(json_err)?,
                     m.md5,
                     m.multipart_md5,
                     m.etag,
@@ -645,6 +798,9 @@ impl Tx<'_> {
         bucket: &str,
         name: &str,
     ) -> Result<(), ApiError> {
+        if let Some(old) = self.object_segments(region, ns, bucket, name)? {
+            self.doom(old);
+        }
         self.t
             .execute(
                 "DELETE FROM objects WHERE region = ?1 AND namespace = ?2 AND bucket = ?3 AND name = ?4",
@@ -733,8 +889,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Ends a multipart upload and drops its parts.
+    /// Ends a multipart upload and drops its parts (and their files).
     pub fn delete_upload(&self, upload_id: &str) -> Result<(), ApiError> {
+        let files = self.part_files(upload_id)?;
+        self.doom(files.into_iter().map(|(_, seg)| seg));
         self.t
             .execute("DELETE FROM parts WHERE upload_id = ?1", params![upload_id])
             .map_err(db_err)?;
@@ -747,20 +905,30 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Stores (or replaces) one part.
+    /// Stores (or replaces) one part, whose bytes are in `file` (from [`Tx::write_blob`]).
     pub fn put_part(
         &self,
         upload_id: &str,
         num: i64,
-        data: &[u8],
+        file: &Segment,
         md5: &str,
         etag: &str,
         now: i64,
     ) -> Result<(), ApiError> {
+        let old: Option<String> = self
+            .t
+            .query_row(
+                "SELECT file FROM parts WHERE upload_id = ?1 AND part_num = ?2",
+                params![upload_id, num],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        self.doom(old.map(|f| (f, 0)));
         self.t
             .execute(
-                "INSERT OR REPLACE INTO parts (upload_id, part_num, data, md5, etag, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![upload_id, num, data, md5, etag, now],
+                "INSERT OR REPLACE INTO parts (upload_id, part_num, size, file, md5, etag, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![upload_id, num, file.1, file.0, md5, etag, now],
             )
             .map_err(db_err)?;
         Ok(())
@@ -770,7 +938,7 @@ impl Tx<'_> {
     pub fn parts(&self, upload_id: &str) -> Result<Vec<(i64, i64, String, String)>, ApiError> {
         let mut stmt = self
             .t
-            .prepare("SELECT part_num, length(data), md5, etag FROM parts WHERE upload_id = ?1 ORDER BY part_num")
+            .prepare("SELECT part_num, size, md5, etag FROM parts WHERE upload_id = ?1 ORDER BY part_num")
             .map_err(db_err)?;
         let rows = stmt
             .query_map(params![upload_id], |r| {
@@ -780,16 +948,40 @@ impl Tx<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
-    /// The data of one part.
-    pub fn part_data(&self, upload_id: &str, num: i64) -> Result<Option<Vec<u8>>, ApiError> {
-        self.t
-            .query_row(
-                "SELECT data FROM parts WHERE upload_id = ?1 AND part_num = ?2",
-                params![upload_id, num],
-                |r| r.get(0),
+    /// The files of an upload's parts: (number, file), by number.
+    fn part_files(&self, upload_id: &str) -> Result<Vec<(i64, Segment)>, ApiError> {
+        let mut stmt = self
+            .t
+            .prepare(
+                "SELECT part_num, file, size FROM parts WHERE upload_id = ?1 ORDER BY part_num",
             )
-            .optional()
-            .map_err(db_err)
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![upload_id], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Takes the files of parts `nums` (in that order) out of an upload, for an object to own:
+    /// their rows go, their files stay.
+    pub fn take_parts(&self, upload_id: &str, nums: &[i64]) -> Result<Vec<Segment>, ApiError> {
+        let files = self.part_files(upload_id)?;
+        let mut out = Vec::with_capacity(nums.len());
+        for n in nums {
+            let (_, seg) = files.iter().find(|(num, _)| num == n).ok_or_else(|| {
+                ApiError::internal(format!("Part {n} of upload {upload_id} has no file"))
+            })?;
+            self.t
+                .execute(
+                    "DELETE FROM parts WHERE upload_id = ?1 AND part_num = ?2",
+                    params![upload_id, n],
+                )
+                .map_err(db_err)?;
+            out.push(seg.clone());
+        }
+        Ok(out)
     }
 }
 
@@ -855,5 +1047,106 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    fn meta(name: &str, size: i64) -> ObjectMeta {
+        ObjectMeta {
+            name: name.into(),
+            size,
+            md5: None,
+            multipart_md5: None,
+            etag: "e".into(),
+            content_type: "application/octet-stream".into(),
+            metadata: obj(),
+            created_ms: 0,
+            modified_ms: 0,
+        }
+    }
+
+    fn files(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(BLOB_DIR)).unwrap().count()
+    }
+
+    #[test]
+    fn committed_parts_become_the_object_without_copies_and_files_follow_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .tx(true, |tx| {
+                tx.insert_upload("u", "r", "ns", "b", "o", &obj(), 0)?;
+                for (n, body) in [(1, &b"hello "[..]), (2, b"big "), (3, b"world")] {
+                    let f = tx.write_blob(body)?;
+                    tx.put_part("u", n, &f, "m", "e", 0)?;
+                }
+                // Part 2 uploaded again: the first file goes.
+                let f = tx.write_blob(b"wide ")?;
+                tx.put_part("u", 2, &f, "m", "e", 0)
+            })
+            .unwrap();
+        assert_eq!(files(dir.path()), 3);
+        let parts = store.tx(false, |tx| tx.parts("u")).unwrap();
+        assert_eq!(parts.iter().map(|p| p.1).collect::<Vec<_>>(), [6, 5, 5]);
+        // Commit parts 1 and 3; part 2 is excluded and its file removed with the upload.
+        store
+            .tx(true, |tx| {
+                let segs = tx.take_parts("u", &[1, 3])?;
+                tx.put_object("r", "ns", "b", &meta("o", 11), &segs)?;
+                tx.delete_upload("u")
+            })
+            .unwrap();
+        assert_eq!(files(dir.path()), 2);
+        let read = |range| {
+            store
+                .tx(false, |tx| tx.object_data("r", "ns", "b", "o", range))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(read(None), b"hello world");
+        assert_eq!(read(Some((4, 7))), b"o wo");
+        assert_eq!(read(Some((6, 10))), b"world");
+        assert_eq!(
+            store
+                .tx(false, |tx| tx.object_meta("r", "ns", "b", "o"))
+                .unwrap()
+                .unwrap()
+                .size,
+            11
+        );
+        // A failed transaction leaves neither its new file nor a row behind.
+        let failed: Result<(), ApiError> = store.tx(true, |tx| {
+            let f = tx.write_blob(b"new")?;
+            tx.put_object("r", "ns", "b", &meta("o", 3), &[f])?;
+            Err(ApiError::internal("boom"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(files(dir.path()), 2);
+        assert_eq!(read(None), b"hello world");
+        // Replacing, then deleting, the object removes its files.
+        store
+            .tx(true, |tx| {
+                let f = tx.write_blob(b"new")?;
+                tx.put_object("r", "ns", "b", &meta("o", 3), &[f])
+            })
+            .unwrap();
+        assert_eq!(files(dir.path()), 1);
+        assert_eq!(read(None), b"new");
+        store
+            .tx(true, |tx| tx.delete_object("r", "ns", "b", "o"))
+            .unwrap();
+        assert_eq!(files(dir.path()), 0);
+    }
+
+    #[test]
+    fn a_database_that_kept_objects_inside_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE objects (name TEXT, data BLOB NOT NULL);")
+            .unwrap();
+        let Err(SimError::Config(msg)) = Store::open(&db) else {
+            panic!("an old database was accepted");
+        };
+        assert!(msg.contains("older simulator"), "{msg}");
     }
 }

@@ -449,7 +449,8 @@ fn put_object(ctx: &Ctx<'_>, ns: &str, b: &str, o: &str, call: &Call) -> Result<
         created_ms: current.as_ref().map_or(ctx.now, |c| c.created_ms),
         modified_ms: ctx.now,
     };
-    ctx.tx.put_object(ctx.region, ns, b, &m, &call.body)?;
+    let file = ctx.tx.write_blob(&call.body)?;
+    ctx.tx.put_object(ctx.region, ns, b, &m, &[file])?;
     Ok(Reply::empty(200)
         .header("etag", m.etag)
         .header("opc-content-md5", md5)
@@ -474,21 +475,21 @@ fn get_object(
     if call.header("if-none-match") == Some(m.etag.as_str()) {
         return Ok(Reply::empty(304).header("etag", m.etag.clone()));
     }
+    let total = m.size as usize;
+    let range = call.header("range").and_then(|r| parse_range(r, total));
     let data = if head {
         Vec::new()
     } else {
         ctx.tx
-            .object_data(ctx.region, ns, b, o)?
+            .object_data(ctx.region, ns, b, o, range)?
             .unwrap_or_default()
     };
-    let total = m.size as usize;
-    let range = call.header("range").and_then(|r| parse_range(r, total));
     let mut reply = match (&range, head) {
         (Some((a, z)), false) => Reply {
             status: 206,
             headers: Vec::new(),
             body: Body::Bytes {
-                data: data[*a..=*z].to_vec(),
+                data,
                 content_type: m.content_type.clone(),
             },
             ocid: None,
@@ -601,8 +602,8 @@ fn upload_part(ctx: &Ctx<'_>, ns: &str, b: &str, o: &str, call: &Call) -> Result
     let md5 = md5_b64(&call.body);
     check_md5(call, &md5)?;
     let etag = catalog::uuid();
-    ctx.tx
-        .put_part(&id, num, &call.body, &md5, &etag, ctx.now)?;
+    let file = ctx.tx.write_blob(&call.body)?;
+    ctx.tx.put_part(&id, num, &file, &md5, &etag, ctx.now)?;
     Ok(Reply::empty(200)
         .header("etag", etag)
         .header("opc-content-md5", md5))
@@ -688,16 +689,18 @@ fn commit_upload(
         call.header("if-none-match"),
         cur_etag,
     )?;
-    let mut data = Vec::new();
     let mut md5s = Vec::new();
-    for (num, md5) in &wanted {
-        data.extend(ctx.tx.part_data(&id, *num)?.unwrap_or_default());
+    for (_, md5) in &wanted {
         md5s.extend(B64.decode(md5).unwrap_or_default());
     }
     let multipart_md5 = format!("{}-{}", B64.encode(Md5::digest(&md5s)), wanted.len());
+    // The committed parts' files become the object's segments; the excluded ones go with the
+    // upload.
+    let nums: Vec<i64> = wanted.iter().map(|w| w.0).collect();
+    let segments = ctx.tx.take_parts(&id, &nums)?;
     let m = ObjectMeta {
         name: o.to_string(),
-        size: data.len() as i64,
+        size: segments.iter().map(|s| s.1).sum(),
         md5: None,
         multipart_md5: Some(multipart_md5.clone()),
         etag: catalog::uuid(),
@@ -709,7 +712,7 @@ fn commit_upload(
         created_ms: current.as_ref().map_or(ctx.now, |c| c.created_ms),
         modified_ms: ctx.now,
     };
-    ctx.tx.put_object(ctx.region, ns, b, &m, &data)?;
+    ctx.tx.put_object(ctx.region, ns, b, &m, &segments)?;
     ctx.tx.delete_upload(&id)?;
     Ok(Reply::empty(200)
         .header("etag", m.etag)
