@@ -183,8 +183,15 @@ fn hash_file(
     })
 }
 
-/// Reads part `[offset, offset+len)` and its MD5 (on a blocking thread).
-async fn read_part(path: PathBuf, offset: u64, len: u64) -> Result<(Bytes, [u8; 16]), OciError> {
+/// Reads part `[offset, offset+len)` on a blocking thread, and its MD5 when `hash` (only to
+/// compare with a part already uploaded: a part being sent is hashed once, by the upload call
+/// that sets its `Content-MD5`).
+async fn read_part(
+    path: PathBuf,
+    offset: u64,
+    len: u64,
+    hash: bool,
+) -> Result<(Bytes, Option<[u8; 16]>), OciError> {
     let joined = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = std::fs::File::open(&path).map_err(|e| local_io(&path, e))?;
@@ -194,11 +201,21 @@ async fn read_part(path: PathBuf, offset: u64, len: u64) -> Result<(Bytes, [u8; 
             .map_err(|_| local_io(&path, std::io::Error::other("part too large for memory")))?;
         let mut data = vec![0u8; len];
         file.read_exact(&mut data).map_err(|e| local_io(&path, e))?;
-        let md5: [u8; 16] = Md5::digest(&data).into();
+        let md5 = hash.then(|| <[u8; 16]>::from(Md5::digest(&data)));
         Ok((Bytes::from(data), md5))
     })
     .await;
     joined.map_err(|e| OciError::Internal(format!("reading a part failed: {e}")))?
+}
+
+/// The MD5 of a part just sent. UploadPart has already checked that the `opc-content-md5` of
+/// its answer, when present, is the MD5 of these bytes (the `Content-MD5` it sent), so the
+/// part is not hashed a second time; without one, it is hashed here.
+fn sent_md5(answer: Option<&str>, data: &[u8]) -> [u8; 16] {
+    answer
+        .and_then(|a| STANDARD.decode(a).ok())
+        .and_then(|d| <[u8; 16]>::try_from(d).ok())
+        .unwrap_or_else(|| Md5::digest(data).into())
 }
 
 struct Tracker<'a> {
@@ -353,7 +370,7 @@ pub async fn upload_file(
     tracker.started = client.clock().now();
     if size <= part_size {
         tracker.report(UploadPhase::Uploading, 0, 0, 0);
-        let (data, _) = read_part(path.to_path_buf(), 0, size).await?;
+        let (data, _) = read_part(path.to_path_buf(), 0, size, false).await?;
         let put = PutObjectOptions {
             content_type: Some(options.content_type),
             metadata: options.metadata.clone(),
@@ -425,9 +442,9 @@ pub async fn upload_file(
             let existing_part = existing.get(&number).cloned();
             let (path, upload_id) = (path.to_path_buf(), upload_id.clone());
             in_flight.push(Box::pin(async move {
-                let (data, md5) = read_part(path, offset, len).await?;
-                if let Some(p) = existing_part
-                    && p.size == len
+                let existing_part = existing_part.filter(|p| p.size == len);
+                let (data, md5) = read_part(path, offset, len, existing_part.is_some()).await?;
+                if let (Some(p), Some(md5)) = (existing_part, md5)
                     && p.md5 == STANDARD.encode(md5)
                 {
                     return Ok(PartDone {
@@ -438,9 +455,16 @@ pub async fn upload_file(
                         sent: false,
                     });
                 }
+                // A second handle on the same buffer, for hashing only if the answer has no MD5.
+                let sent = data.clone();
                 let r = client
                     .upload_part(ns, bucket, object, &upload_id, number, data)
                     .await?;
+                let md5 = match md5 {
+                    Some(md5) => md5,
+                    None => sent_md5(r.content_md5.as_deref(), &sent),
+                };
+                drop(sent);
                 Ok(PartDone {
                     number,
                     etag: r.etag,
@@ -548,6 +572,18 @@ mod tests {
             multipart_md5(&[a, b]),
             format!("{}-2", STANDARD.encode(Md5::digest(&concat)))
         );
+    }
+
+    #[test]
+    fn a_sent_part_is_hashed_only_when_the_answer_has_no_md5() {
+        let data = b"part bytes";
+        let md5: [u8; 16] = Md5::digest(data).into();
+        let answered = STANDARD.encode(md5);
+        // The answer (already checked against the bytes by UploadPart) is used as is...
+        assert_eq!(sent_md5(Some(&answered), b"not hashed"), md5);
+        // ...and without one, or with one that is not an MD5, the bytes are hashed.
+        assert_eq!(sent_md5(None, data), md5);
+        assert_eq!(sent_md5(Some("bm90IGFuIG1kNQ=="), data), md5);
     }
 
     #[test]
