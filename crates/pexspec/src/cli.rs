@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::{EXIT_OK, EXIT_USAGE, Terminal, lint, plan, sim};
+use crate::{EXIT_OK, EXIT_USAGE, Terminal, apply, lint, plan, sim};
 
 /// Deploy Pexip Infinity on Oracle Cloud Infrastructure from one declarative YAML file.
 ///
@@ -70,6 +70,26 @@ pub enum Command {
         after_help = "Exit codes: 0 success, 1 errors, 2 usage or unreadable input.\nWith --detailed-exitcode: 0 no changes, 2 changes, 1 errors (Terraform's convention)."
     )]
     Plan(PlanArgs),
+    /// Make it so: show the plan, ask for `yes`, and apply it, resources in parallel in
+    /// dependency order. Safe to run again after any failure or interruption.
+    ///
+    /// `SPEC` may also be a plan saved by `pexspec plan --out plan.json`: it is applied as
+    /// saved, and refused if the spec or the cloud changed since it was made.
+    #[command(
+        after_help = "Exit codes: 0 applied (or nothing to do), 1 errors in the spec or a step failed, 2 usage or unreadable input.\nCtrl-C stops starting steps and lets those in flight finish; a second Ctrl-C abandons them."
+    )]
+    Apply(ApplyArgs),
+    /// Tear the platform down: every resource of the stack, the graph walked backwards.
+    ///
+    /// Conferencing Nodes are put in maintenance, drained and unregistered from the
+    /// Management Node before their instances are terminated; the two sides of a remote
+    /// peering go together.
+    #[command(
+        after_help = "Exit codes: 0 destroyed (or nothing to do), 1 a step failed, 2 usage or unreadable input."
+    )]
+    Destroy(ApplyArgs),
+    /// Remove the lock of a run that died (after showing who holds it and asking).
+    ForceUnlock(ForceUnlockArgs),
     /// Print the resource dependency graph of a spec (Graphviz DOT or Mermaid).
     Graph(GraphArgs),
     /// Print the JSON Schema of the spec format (for editors and validators).
@@ -151,6 +171,70 @@ pub struct PlanArgs {
     /// Plan against the built-in simulators instead of OCI (no cloud account needed).
     #[arg(long)]
     pub sim: bool,
+    /// Simulated seconds per real second with `--sim`.
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    pub sim_speed: f64,
+}
+
+/// Options of `pexspec apply` and `pexspec destroy`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The spec (or, for `apply`, a plan saved with `pexspec plan --out`).
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Do not ask for confirmation (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Run against the built-in simulators instead of OCI (no cloud account needed).
+    #[arg(long)]
+    pub sim: bool,
+    /// Simulated seconds per real second with `--sim` (600: a 22-minute image import takes
+    /// about two seconds).
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    pub sim_speed: f64,
+    /// The most API calls in flight at once (waits between polls hold none).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub parallelism: usize,
+    /// Stop starting steps after the first failure (by default a failure skips only the
+    /// steps that depend on it).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// How to show progress: live on a terminal, plain lines otherwise, or one JSON event per
+    /// line on standard output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Auto)]
+    pub output: OutputFormat,
+    /// Take the lock in OCI Object Storage (`oci://BUCKET/OBJECT`), for a team, instead of
+    /// the local lock file `.pexspec/lock`.
+    #[arg(long, value_name = "URL")]
+    pub lock: Option<String>,
+}
+
+/// Options of `pexspec force-unlock`.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The spec whose lock to remove.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// The Object Storage lock (`oci://BUCKET/OBJECT`) instead of `.pexspec/lock`.
+    #[arg(long, value_name = "URL")]
+    pub lock: Option<String>,
+    /// With `--lock`: the lock is in the built-in simulators' Object Storage.
+    #[arg(long)]
+    pub sim: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// How `apply` and `destroy` show their progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Live progress bars when standard error is a terminal, plain lines otherwise.
+    Auto,
+    /// Plain lines, one per event that matters.
+    Plain,
+    /// One JSON object per event on standard output (the plan first, the summary last).
+    Json,
 }
 
 /// Output formats of `pexspec plan`.
@@ -199,6 +283,9 @@ pub(crate) fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, term:
     match cli.command {
         Command::Lint(args) => lint::run(&args, color, out, err),
         Command::Plan(args) => plan::run(&args, color, out, err),
+        Command::Apply(args) => apply::run(&args, apply::Mode::Apply, color, term, out, err),
+        Command::Destroy(args) => apply::run(&args, apply::Mode::Destroy, color, term, out, err),
+        Command::ForceUnlock(args) => apply::force_unlock(&args, color, term, err),
         Command::Graph(args) => plan::graph(&args, color, out, err),
         Command::Schema => {
             let mut text =

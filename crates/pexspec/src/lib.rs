@@ -6,10 +6,15 @@
 //! Exit codes (DESIGN.md §6): 0 success or clean, 1 findings or a failed step, 2 usage or
 //! unreadable input.
 
+mod apply;
 mod cli;
+mod fsutil;
 mod lint;
+mod lock;
 mod plan;
+mod progress;
 mod sim;
+mod world;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -30,6 +35,10 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Terminal {
     /// Whether standard output is a terminal (colour and live progress only then).
     pub stdout_is_tty: bool,
+    /// Whether standard error is a terminal (live progress only then).
+    pub stderr_is_tty: bool,
+    /// Whether standard input is a terminal (`apply` asks for confirmation only then).
+    pub stdin_is_tty: bool,
     /// Whether `NO_COLOR` is set.
     pub no_color: bool,
 }

@@ -8,7 +8,7 @@ use pexspec_check::{Mode, check};
 use pexspec_diagnostics::Diagnostic;
 use pexspec_diagnostics::report::{FileReport, Format, write};
 use pexspec_graph::Graph;
-use pexspec_plan::{InMemoryProvider, Scope};
+use pexspec_spec::Spec;
 
 use crate::cli::{GraphArgs, GraphFormat, PlanArgs, PlanFormat};
 use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -19,8 +19,13 @@ const EXIT_CHANGES: u8 = 2;
 /// Loads, checks and compiles the spec. `plan` checks in [`Mode::Plan`] (a missing file is
 /// an error); `graph`, which only draws, as `lint` does. On failure the findings are written
 /// to `err` and the exit code is returned.
-fn compiled(path: &Path, mode: Mode, color: bool, err: &mut dyn Write) -> Result<Graph, u8> {
-    let loaded = match pexspec_spec::load_file(path) {
+pub(crate) fn compiled(
+    path: &Path,
+    mode: Mode,
+    color: bool,
+    err: &mut dyn Write,
+) -> Result<(Spec, Graph), u8> {
+    let mut loaded = match pexspec_spec::load_file(path) {
         Ok(loaded) => loaded,
         Err(e) => {
             let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
@@ -42,32 +47,44 @@ fn compiled(path: &Path, mode: Mode, color: bool, err: &mut dyn Write) -> Result
     if !findings.is_empty() {
         report(findings, err);
     }
-    let Some(spec) = &loaded.spec else {
+    let Some(spec) = loaded.spec.take() else {
         return Err(EXIT_FAILURE);
     };
-    pexspec_graph::compile(spec).map_err(|diagnostics| {
-        report(diagnostics, err);
-        EXIT_FAILURE
-    })
+    match pexspec_graph::compile(&spec) {
+        Ok(graph) => Ok((spec, graph)),
+        Err(diagnostics) => {
+            report(diagnostics, err);
+            Err(EXIT_FAILURE)
+        }
+    }
 }
 
 pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let graph = match compiled(&args.spec, Mode::Plan, color, err) {
-        Ok(graph) => graph,
+    let prepared = match crate::apply::prepare(&args.spec, color, err) {
+        Ok(p) => p,
         Err(code) => return code,
     };
-    if !args.sim {
-        let _ = writeln!(
-            err,
-            "error: planning against OCI is not available yet in this build\n  help: run `pexspec plan {} --sim` to plan against the built-in simulators",
-            args.spec.display()
-        );
-        return EXIT_FAILURE;
-    }
-    // Until the simulators are wired in, `--sim` plans against an empty in-memory cloud.
-    let cloud = InMemoryProvider::new();
-    let observed = cloud.observe_now(&Scope::of(&graph));
-    let plan = pexspec_plan::plan(&graph, &observed);
+    let target = match crate::apply::target(args.sim, args.sim_speed, err) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let runtime = match crate::apply::runtime(err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let plan = runtime.block_on(async {
+        let (world, observed) = crate::apply::connect(&prepared, &target, err).await?;
+        let mut plan = pexspec_plan::plan(&prepared.graph, &observed);
+        plan.source = Some(crate::apply::source_of(&prepared, args.sim));
+        if let Some(sim) = world.sim {
+            sim.shutdown(false).await;
+        }
+        Ok::<_, u8>(plan)
+    });
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
     if let Some(path) = &args.out
         && let Err(e) = std::fs::write(path, plan.to_json())
     {
@@ -78,9 +95,13 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
         );
         return EXIT_USAGE;
     }
+    // The document on standard output is the contract of the book's plan page: the record
+    // of the spec is only in the saved file.
+    let mut shown = plan.clone();
+    shown.source = None;
     let written = match args.format {
-        PlanFormat::Human => pexspec_plan::render_human(&plan, color, out),
-        PlanFormat::Json => out.write_all(plan.to_json().as_bytes()),
+        PlanFormat::Human => pexspec_plan::render_human(&shown, color, out),
+        PlanFormat::Json => out.write_all(shown.to_json().as_bytes()),
     };
     if let Err(e) = written {
         let _ = writeln!(err, "error: cannot write the plan: {e}");
@@ -95,7 +116,7 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
 
 pub(crate) fn graph(args: &GraphArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let graph = match compiled(&args.spec, Mode::Lint, color, err) {
-        Ok(graph) => graph,
+        Ok((_, graph)) => graph,
         Err(code) => return code,
     };
     let text = match args.format {

@@ -32,25 +32,8 @@ fn admin_password(args: &SimServeArgs, state: &Path) -> std::io::Result<(String,
         .take(24)
         .map(char::from)
         .collect();
-    write_private(&path, password.as_bytes())?;
+    crate::fsutil::write_private(&path, password.as_bytes())?;
     Ok((password, format!("file:{}", path.display())))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 async fn wait_for_signal() {

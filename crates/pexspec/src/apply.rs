@@ -1,0 +1,619 @@
+//! `pexspec apply` and `pexspec destroy`: the spec checked and compiled, the world observed,
+//! the plan shown and confirmed, then run by the executor with live progress, and a summary.
+//!
+//! `apply plan.json` applies a saved plan: the spec it names must hash as it did, and the cloud
+//! must look as it did (the observed state's fingerprint), or nothing is done.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use pexspec_exec::{Cancel, Event, ExecOptions, Executor, Outcome, Report};
+use pexspec_graph::{Graph, Kind};
+use pexspec_journal::{Holder, Journal, RunInfo, RunStatus};
+use pexspec_plan::{Action, ObservedState, Plan, PlanSource, Scope};
+use pexspec_spec::Spec;
+use sha2::{Digest, Sha256};
+
+use crate::cli::{ApplyArgs, OutputFormat};
+use crate::plan::compiled;
+use crate::progress::{Progress, Style};
+use crate::world::{self, SimCalls, Target, World};
+use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Terminal};
+
+/// Which command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `pexspec apply`.
+    Apply,
+    /// `pexspec destroy`.
+    Destroy,
+}
+
+impl Mode {
+    fn verb(self) -> &'static str {
+        match self {
+            Mode::Apply => "apply",
+            Mode::Destroy => "destroy",
+        }
+    }
+}
+
+/// A spec read, checked and compiled, with what a saved plan needs to recognise it.
+pub(crate) struct Prepared {
+    pub spec: Spec,
+    pub graph: Graph,
+    pub spec_path: PathBuf,
+    pub spec_dir: PathBuf,
+    pub spec_sha256: String,
+}
+
+/// Loads, checks (errors stop here, printed) and compiles `path`.
+pub(crate) fn prepare(path: &Path, color: bool, err: &mut dyn Write) -> Result<Prepared, u8> {
+    let (spec, graph) = compiled(path, pexspec_check::Mode::Plan, color, err)?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
+        EXIT_USAGE
+    })?;
+    let spec_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let spec_dir = spec_path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    Ok(Prepared {
+        spec,
+        graph,
+        spec_path,
+        spec_dir,
+        spec_sha256: hex(&Sha256::digest(&bytes)),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A multi-threaded tokio runtime, or the error printed.
+pub(crate) fn runtime(err: &mut dyn Write) -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            let _ = writeln!(err, "error: cannot start the runtime: {e}");
+            EXIT_FAILURE
+        })
+}
+
+/// Builds the world and observes it; notes and errors go to `err`.
+pub(crate) async fn connect(
+    prepared: &Prepared,
+    target: &Target,
+    err: &mut dyn Write,
+) -> Result<(World, ObservedState), u8> {
+    let world = build(prepared, target, err).await?;
+    let observed = observe(&world, &prepared.graph, err).await?;
+    Ok((world, observed))
+}
+
+/// Builds the world; notes and errors go to `err`.
+pub(crate) async fn build(
+    prepared: &Prepared,
+    target: &Target,
+    err: &mut dyn Write,
+) -> Result<World, u8> {
+    let world = world::build(&prepared.graph, &prepared.spec, &prepared.spec_dir, target)
+        .await
+        .map_err(|s| {
+            let _ = writeln!(err, "error: {}", s.message);
+            s.code
+        })?;
+    for note in &world.notes {
+        let _ = writeln!(err, "note: {note}");
+    }
+    Ok(world)
+}
+
+/// Observes the world (the world is kept: the caller shuts it down).
+pub(crate) async fn observe(
+    world: &World,
+    graph: &Graph,
+    err: &mut dyn Write,
+) -> Result<ObservedState, u8> {
+    world.observe(&Scope::of(graph)).await.map_err(|e| {
+        let _ = writeln!(err, "error: cannot observe the current state: {e}");
+        EXIT_FAILURE
+    })
+}
+
+/// The target of a command's flags.
+pub(crate) fn target(sim: bool, speed: f64, err: &mut dyn Write) -> Result<Target, u8> {
+    if sim && !(speed.is_finite() && speed > 0.0) {
+        let _ = writeln!(
+            err,
+            "error: `--sim-speed` must be a positive number, not `{speed}`"
+        );
+        return Err(EXIT_USAGE);
+    }
+    Ok(Target {
+        sim_speed: sim.then_some(speed),
+    })
+}
+
+/// A saved plan, if `path` holds one (JSON with `version` and `changes`).
+fn saved_plan(path: &Path) -> Option<Result<Plan, String>> {
+    let bytes = std::fs::read(path).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    if value.get("changes").is_none() || value.get("version").is_none() {
+        return None;
+    }
+    Some(serde_json::from_value(value).map_err(|e| e.to_string()))
+}
+
+/// The plan to run and the prepared spec, from a spec or a saved plan.
+struct Request {
+    prepared: Prepared,
+    target: Target,
+    saved: Option<Plan>,
+}
+
+fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Result<Request, u8> {
+    let saved = match saved_plan(&args.spec) {
+        None => None,
+        Some(Err(e)) => {
+            let _ = writeln!(
+                err,
+                "error: `{}` looks like a saved plan but cannot be read: {e}",
+                args.spec.display()
+            );
+            return Err(EXIT_USAGE);
+        }
+        Some(Ok(_)) if mode == Mode::Destroy => {
+            let _ = writeln!(
+                err,
+                "error: `pexspec destroy` takes a spec, not a saved plan\n  help: pexspec destroy SPEC"
+            );
+            return Err(EXIT_USAGE);
+        }
+        Some(Ok(plan)) => Some(plan),
+    };
+    let Some(plan) = saved else {
+        let prepared = prepare(&args.spec, color, err)?;
+        let target = target(args.sim, args.sim_speed, err)?;
+        return Ok(Request {
+            prepared,
+            target,
+            saved: None,
+        });
+    };
+    let Some(source) = plan.source.clone() else {
+        let _ = writeln!(
+            err,
+            "error: `{}` does not say which spec it was made from\n  help: save plans with `pexspec plan SPEC --out FILE`",
+            args.spec.display()
+        );
+        return Err(EXIT_USAGE);
+    };
+    if source.sim != args.sim {
+        let (was, now) = if source.sim {
+            ("the simulators (--sim)", "OCI")
+        } else {
+            ("OCI", "the simulators (--sim)")
+        };
+        let _ = writeln!(
+            err,
+            "error: this plan was made against {was}, and would be applied to {now}\n  help: give the same `--sim` as `pexspec plan` had"
+        );
+        return Err(EXIT_USAGE);
+    }
+    let prepared = prepare(Path::new(&source.spec), color, err)?;
+    if prepared.spec_sha256 != source.spec_sha256 {
+        let _ = writeln!(
+            err,
+            "error: `{}` changed since this plan was made: nothing was applied\n  help: run `pexspec plan {} --out {}` again and review it",
+            source.spec,
+            source.spec,
+            args.spec.display()
+        );
+        return Err(EXIT_FAILURE);
+    }
+    let target = target(source.sim, args.sim_speed, err)?;
+    Ok(Request {
+        prepared,
+        target,
+        saved: Some(plan),
+    })
+}
+
+/// The record of a plan made by `plan --out`.
+pub(crate) fn source_of(prepared: &Prepared, sim: bool) -> PlanSource {
+    PlanSource {
+        spec: prepared.spec_path.display().to_string(),
+        spec_sha256: prepared.spec_sha256.clone(),
+        sim,
+    }
+}
+
+/// Asks for `yes` on the terminal. `Ok(true)`: go on.
+fn confirm(mode: Mode, args: &ApplyArgs, term: Terminal, err: &mut dyn Write) -> Result<bool, u8> {
+    if args.auto_approve {
+        return Ok(true);
+    }
+    if !term.stdin_is_tty {
+        let _ = writeln!(
+            err,
+            "error: refusing to {} without confirmation: standard input is not a terminal\n  help: review the plan above, then pass `--auto-approve`",
+            mode.verb()
+        );
+        return Err(EXIT_USAGE);
+    }
+    let question = match mode {
+        Mode::Apply => "Do you want to perform these actions?",
+        Mode::Destroy => "Do you really want to destroy every resource of this stack?",
+    };
+    let _ = write!(
+        err,
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return Ok(false);
+    }
+    Ok(line.trim() == "yes")
+}
+
+/// Ctrl-C: the first cancels (in-flight steps finish), the second aborts.
+fn watch_interrupts(cancel: Cancel) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.abort();
+        }
+    })
+}
+
+fn style(args: &ApplyArgs, term: Terminal) -> Style {
+    match args.output {
+        OutputFormat::Json => Style::Json,
+        OutputFormat::Plain => Style::Plain,
+        OutputFormat::Auto if term.stderr_is_tty => Style::Live,
+        OutputFormat::Auto => Style::Plain,
+    }
+}
+
+/// The JSON line that tells what the simulators were asked.
+#[derive(serde::Serialize)]
+struct SimCallsEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    calls: &'a SimCalls,
+    oci_mutations: u64,
+}
+
+fn show_sim_calls(calls: &SimCalls, json: bool, out: &mut dyn Write, err: &mut dyn Write) {
+    if json {
+        let event = SimCallsEvent {
+            event: "sim_calls",
+            calls,
+            oci_mutations: calls.oci_mutations(),
+        };
+        if let Ok(text) = serde_json::to_string(&event) {
+            let _ = writeln!(out, "{text}");
+        }
+    } else {
+        let _ = writeln!(
+            err,
+            "Simulators: {} OCI calls ({} that change something), {} Pexip calls ({} that change something).",
+            calls.oci_total(),
+            calls.oci_mutations(),
+            calls.pexip_reads + calls.pexip_mutations,
+            calls.pexip_mutations
+        );
+    }
+}
+
+pub(crate) fn run(
+    args: &ApplyArgs,
+    mode: Mode,
+    color: bool,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if args.parallelism == 0 {
+        let _ = writeln!(err, "error: `--parallelism` must be at least 1");
+        return EXIT_USAGE;
+    }
+    let request = match request(args, mode, color, err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let runtime = match runtime(err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(execute(args, mode, request, color, term, out, err))
+}
+
+async fn execute(
+    args: &ApplyArgs,
+    mode: Mode,
+    request: Request,
+    color: bool,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Request {
+        prepared,
+        target,
+        saved,
+    } = request;
+    let world = match build(&prepared, &target, err).await {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let state_dir = prepared.spec_dir.join(".pexspec");
+    let lock =
+        match crate::lock::acquire(args.lock.as_deref(), &state_dir, &world, mode.verb()).await {
+            Ok(lock) => lock,
+            Err(message) => {
+                let _ = writeln!(err, "error: {message}");
+                finish(world, false).await;
+                return EXIT_FAILURE;
+            }
+        };
+    let code = locked(
+        args, mode, &prepared, saved, world, &state_dir, color, term, out, err,
+    )
+    .await;
+    if let Err(message) = lock.release().await {
+        let _ = writeln!(err, "warning: {message}");
+    }
+    code
+}
+
+/// The run, with the lock held.
+#[allow(clippy::too_many_arguments)]
+async fn locked(
+    args: &ApplyArgs,
+    mode: Mode,
+    prepared: &Prepared,
+    saved: Option<Plan>,
+    world: World,
+    state_dir: &Path,
+    color: bool,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let graph = &prepared.graph;
+    let journal = match Journal::open(state_dir) {
+        Ok(j) => j,
+        Err(e) => {
+            let _ = writeln!(err, "error: the journal: {e}");
+            finish(world, false).await;
+            return EXIT_FAILURE;
+        }
+    };
+    let mut observed = match observe(&world, graph, err).await {
+        Ok(o) => o,
+        Err(code) => {
+            finish(world, false).await;
+            return code;
+        }
+    };
+    // Creates whose answer a crash lost: found, still pending, or lost.
+    if let Err(e) = journal.reconcile(graph.stack(), &mut observed, world.exec.visibility_grace) {
+        let _ = writeln!(err, "error: the journal: {e}");
+        finish(world, false).await;
+        return EXIT_FAILURE;
+    }
+    let fresh = match mode {
+        Mode::Apply => pexspec_plan::plan(graph, &observed),
+        Mode::Destroy => pexspec_plan::destroy(graph, &observed),
+    };
+    let json = args.output == OutputFormat::Json;
+    let (plan, check_fingerprint) = match saved {
+        Some(saved) => {
+            if saved.observed != fresh.observed {
+                let _ = writeln!(
+                    err,
+                    "error: the cloud changed since this plan was made: nothing was applied\n  help: run `pexspec plan {} --out FILE` again and review it",
+                    prepared.spec_path.display()
+                );
+                finish(world, false).await;
+                return EXIT_FAILURE;
+            }
+            (saved, true)
+        }
+        None => (fresh, true),
+    };
+
+    // The plan.
+    let shown = if json {
+        let mut value = serde_json::to_value(&plan).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("event".into(), "plan".into());
+        }
+        writeln!(out, "{value}")
+    } else {
+        pexspec_plan::render_human(&plan, color, out)
+    };
+    if let Err(e) = shown {
+        let _ = writeln!(err, "error: cannot write the plan: {e}");
+        finish(world, false).await;
+        return EXIT_USAGE;
+    }
+    let before = world.sim.as_ref().map(|s| s.calls());
+    if plan.is_empty() && !plan.changes.iter().any(|c| c.pending) {
+        if !json && mode == Mode::Destroy {
+            let _ = writeln!(err, "Nothing to destroy: no resource of this stack exists.");
+        }
+        if let Some(sim) = &world.sim {
+            show_sim_calls(&sim.calls(), json, out, err);
+        }
+        finish(world, false).await;
+        return EXIT_OK;
+    }
+    match confirm(mode, args, term, err) {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = writeln!(err, "{} cancelled: nothing was changed.", mode.verb());
+            finish(world, false).await;
+            return EXIT_FAILURE;
+        }
+        Err(code) => {
+            finish(world, false).await;
+            return code;
+        }
+    }
+
+    // The run.
+    let run = match journal.begin_run(&RunInfo {
+        command: mode.verb().to_owned(),
+        stack: graph.stack().to_owned(),
+        spec_hash: prepared.spec_sha256.clone(),
+        who: Holder::current(mode.verb()).who,
+    }) {
+        Ok(run) => run,
+        Err(e) => {
+            let _ = writeln!(err, "error: the journal: {e}");
+            finish(world, false).await;
+            return EXIT_FAILURE;
+        }
+    };
+    let options = ExecOptions {
+        parallelism: args.parallelism,
+        fail_fast: args.fail_fast,
+        check_fingerprint,
+        ..world.exec.clone()
+    };
+    let cancel = Cancel::new();
+    let interrupts = watch_interrupts(cancel.clone());
+    let sim = world.sim.as_ref();
+    let hook = Box::new(move |event: &Event| {
+        if let (
+            Some(sim),
+            Event::StepFinished {
+                address, outcome, ..
+            },
+        ) = (sim, event)
+            && address.kind() == Kind::Instance
+            && matches!(
+                outcome,
+                Outcome::Created | Outcome::Replaced | Outcome::Appeared | Outcome::Updated
+            )
+        {
+            sim.instance_ready(address);
+        }
+    });
+    let style = style(args, term);
+    let verb = mode.verb();
+    let report = {
+        let mut progress = Progress::new(style, verb, out, err).with_hook(hook);
+        Executor::new(&plan, graph, &observed, &world.providers)
+            .options(options)
+            .journal(&run)
+            .sensitive_sink(&run)
+            .cancel(cancel)
+            .run(&mut progress)
+            .await
+    };
+    interrupts.abort();
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = run.finish(RunStatus::Failed);
+            let _ = writeln!(err, "error: nothing was applied: {e}");
+            finish(world, false).await;
+            return EXIT_FAILURE;
+        }
+    };
+    let status = if report.is_success() {
+        RunStatus::Succeeded
+    } else if report.cancelled.is_some() {
+        RunStatus::Cancelled
+    } else {
+        RunStatus::Failed
+    };
+    if let Err(e) = run.finish(status) {
+        let _ = writeln!(err, "warning: the journal: {e}");
+    }
+    if style != Style::Json {
+        crate::progress::summary(&report, verb, err);
+    }
+    if let (Some(sim), Some(before)) = (&world.sim, &before) {
+        show_sim_calls(&sim.calls().since(before), json, out, err);
+    }
+    let manager_gone = manager_deleted(&report, world.sim.as_ref());
+    finish(world, manager_gone).await;
+    if report.is_success() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// Whether the run terminated the Management Node's instance (its simulated configuration
+/// goes with it).
+fn manager_deleted(report: &Report, sim: Option<&world::SimWorld>) -> bool {
+    let Some(instance) = sim.and_then(|s| s.manager_instance.as_ref()) else {
+        return false;
+    };
+    report.steps.iter().any(|s| {
+        &s.address == instance && s.action == Action::Delete && s.outcome == Outcome::Deleted
+    })
+}
+
+async fn finish(world: World, manager_gone: bool) {
+    if let Some(sim) = world.sim {
+        sim.shutdown(manager_gone).await;
+    }
+}
+
+/// `pexspec force-unlock SPEC [--lock URL]`.
+pub(crate) fn force_unlock(
+    args: &crate::cli::ForceUnlockArgs,
+    color: bool,
+    term: Terminal,
+    err: &mut dyn Write,
+) -> u8 {
+    let prepared = match prepare(&args.spec, color, err) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let state_dir = prepared.spec_dir.join(".pexspec");
+    let runtime = match runtime(err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let world = match &args.lock {
+            None => None,
+            Some(_) => {
+                let target = Target {
+                    sim_speed: args.sim.then_some(world::DEFAULT_SIM_SPEED),
+                };
+                match build(&prepared, &target, err).await {
+                    Ok(w) => Some(w),
+                    Err(code) => return code,
+                }
+            }
+        };
+        let code = crate::lock::force_unlock(
+            args.lock.as_deref(),
+            &state_dir,
+            world.as_ref(),
+            args.yes,
+            term,
+            err,
+        )
+        .await;
+        if let Some(world) = world {
+            finish(world, false).await;
+        }
+        code
+    })
+}

@@ -1,0 +1,695 @@
+//! The world an apply talks to: the OCI and Pexip providers, built either for the real cloud
+//! (the spec's OCI profile, the Management Node's API) or for the built-in simulators run in
+//! this process (`--sim`, state under `.pexspec/sim/` beside the spec).
+//!
+//! Everything the providers need besides the graph is settled here, before any call: the OCI
+//! configuration, where the spec's files are, the secrets (every `env:` secret set, or the run
+//! refused naming the missing ones), and how the Management Node is trusted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pexspec_exec::{Durations, ExecOptions, Operation, PollPolicy, default_estimate};
+use pexspec_graph::value::is_secret;
+use pexspec_graph::{Address, Graph, Kind};
+use pexspec_oci::provider::{FileResolver, OciProvider, OciSettings, RelativeTo};
+use pexspec_oci::{
+    ClientOptions as OciClientOptions, Endpoints, LoadOptions, OciClient, OciConfig, PollOptions,
+    ProcessEnv, UploadOptions,
+};
+use pexspec_pexip::{
+    ClientOptions as PexipClientOptions, PexipProvider, PexipProviderOptions, Secret,
+    SecretResolver, SpecSecrets, Trust, WaitOptions, WizardMode,
+};
+use pexspec_plan::{DynProvider, ObservedState, ProviderError, Scope};
+use pexspec_sim::oci::clock::SimClock;
+use pexspec_sim::pexip::{PexipSim, PexipSimOptions, SimWizard};
+use pexspec_sim::serve::{RunningSim, ServeOptions, serve};
+use pexspec_spec::Spec;
+use serde_json::Value;
+
+/// The default speed of `--sim`: simulated seconds per real second. A 22-minute image import
+/// takes about two seconds, a node's five-minute first sync half a second.
+pub(crate) const DEFAULT_SIM_SPEED: f64 = 600.0;
+
+/// Size of the stand-in of an OVA file that is not on disk, in `--sim` only.
+const STAND_IN_BYTES: usize = 3 * 1024 * 1024;
+
+/// Where to run.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    /// Against the simulators, with this speed; `None`: against OCI.
+    pub sim_speed: Option<f64>,
+}
+
+/// A problem found before any call: the message, and the exit code it maps to.
+#[derive(Debug)]
+pub(crate) struct Setup {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Setup {
+    fn usage(message: impl Into<String>) -> Self {
+        Setup {
+            message: message.into(),
+            code: crate::EXIT_USAGE,
+        }
+    }
+
+    fn failure(message: impl Into<String>) -> Self {
+        Setup {
+            message: message.into(),
+            code: crate::EXIT_FAILURE,
+        }
+    }
+}
+
+/// The simulators of a `--sim` run.
+pub(crate) struct SimWorld {
+    /// The OCI simulator, one port per region.
+    pub oci: RunningSim,
+    /// The Management Node.
+    pub pexip: PexipSim,
+    /// Its state directory (wiped when its instance is terminated).
+    pub pexip_state: PathBuf,
+    /// The Management Node's instance, when it runs in OCI (its wizard is completed once the
+    /// instance runs, as an operator would); `None` on premises (completed at start).
+    pub manager_instance: Option<Address>,
+}
+
+impl SimWorld {
+    /// Completes the installation wizard if the Management Node's instance runs (the
+    /// simulator's stand-in for the operator at the serial console).
+    pub fn wizard_if_running(&self, observed: &ObservedState) {
+        let Some(instance) = &self.manager_instance else {
+            return;
+        };
+        if observed
+            .get(instance)
+            .is_some_and(|o| o.state.as_deref() == Some("RUNNING"))
+        {
+            let _ = self.pexip.complete_wizard();
+        }
+    }
+
+    /// The Management Node's instance is up: run its wizard.
+    pub fn instance_ready(&self, address: &Address) {
+        if self.manager_instance.as_ref() == Some(address) {
+            let _ = self.pexip.complete_wizard();
+        }
+    }
+
+    /// Counters of the calls the simulators received: OCI by operation, Pexip by method.
+    pub fn calls(&self) -> SimCalls {
+        let pexip = self.pexip.api_calls();
+        SimCalls {
+            oci: self.oci.stats(),
+            pexip_reads: pexip.get,
+            pexip_mutations: pexip.mutations(),
+        }
+    }
+
+    /// Stops the simulators; when the Management Node's instance is gone, its configuration
+    /// goes with it (a terminated VM keeps nothing).
+    pub async fn shutdown(self, manager_gone: bool) {
+        self.pexip.stop().await;
+        if manager_gone {
+            let _ = std::fs::remove_dir_all(&self.pexip_state);
+        }
+        self.oci.shutdown().await;
+    }
+}
+
+/// What the simulators were asked during a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct SimCalls {
+    /// OCI calls by operation name.
+    pub oci: BTreeMap<String, u64>,
+    /// Pexip management API reads.
+    pub pexip_reads: u64,
+    /// Pexip management API calls that change something.
+    pub pexip_mutations: u64,
+}
+
+impl SimCalls {
+    /// OCI calls that change something: every operation but gets, lists and heads.
+    pub fn oci_mutations(&self) -> u64 {
+        self.oci
+            .iter()
+            .filter(|(op, _)| !is_read_operation(op))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Every OCI call.
+    pub fn oci_total(&self) -> u64 {
+        self.oci.values().sum()
+    }
+
+    /// The calls since `before`.
+    pub fn since(&self, before: &SimCalls) -> SimCalls {
+        SimCalls {
+            oci: self
+                .oci
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v - before.oci.get(k).copied().unwrap_or(0).min(*v),
+                    )
+                })
+                .filter(|(_, v)| *v > 0)
+                .collect(),
+            pexip_reads: self.pexip_reads.saturating_sub(before.pexip_reads),
+            pexip_mutations: self.pexip_mutations.saturating_sub(before.pexip_mutations),
+        }
+    }
+}
+
+/// Whether an OCI operation name (`ListVcns`, `GetInstance`, `HeadObject`...) only reads.
+pub(crate) fn is_read_operation(op: &str) -> bool {
+    op.starts_with("Get") || op.starts_with("List") || op.starts_with("Head")
+}
+
+/// The providers and, with `--sim`, the simulators behind them.
+pub(crate) struct World {
+    pub providers: Vec<Box<dyn DynProvider>>,
+    pub sim: Option<SimWorld>,
+    /// Notes for the operator (stand-ins used in `--sim`).
+    pub notes: Vec<String>,
+    /// The executor's options for this world (durations scaled to the simulators' clock).
+    pub exec: ExecOptions,
+    /// The Management Node's instance, when the spec runs it in OCI.
+    pub manager_instance: Option<Address>,
+    /// The OCI client (the Object Storage lock, node lifecycle).
+    pub oci_client: OciClient,
+}
+
+impl World {
+    /// Observes OCI, then the Management Node. When the spec runs the Management Node in
+    /// OCI and its instance is not running, nothing can exist on it: it is not asked (a
+    /// Management Node that does not exist yet would only time out).
+    pub async fn observe(&self, scope: &Scope) -> Result<ObservedState, ProviderError> {
+        let mut state = ObservedState::new();
+        let [oci, pexip] = self.providers.as_slice() else {
+            return Err(ProviderError::Internal {
+                message: "the world has not two providers".into(),
+            });
+        };
+        state.merge(oci.observe(scope).await?);
+        if let Some(sim) = &self.sim {
+            sim.wizard_if_running(&state);
+        }
+        let manager_up = self.manager_instance.as_ref().is_none_or(|i| {
+            state
+                .get(i)
+                .is_some_and(|o| o.state.as_deref() == Some("RUNNING"))
+        });
+        if manager_up {
+            state.merge(pexip.observe(scope).await?);
+        }
+        Ok(state)
+    }
+}
+
+/// The secret references of the graph (`env:NAME`, `file:PATH`), each once.
+fn secret_references(graph: &Graph) -> BTreeSet<String> {
+    fn walk(value: &Value, out: &mut BTreeSet<String>) {
+        if is_secret(value) {
+            if let Some(r) = value.get("$secret").and_then(Value::as_str) {
+                out.insert(r.to_owned());
+            }
+            return;
+        }
+        match value {
+            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for node in graph.nodes() {
+        walk(&node.desired(), &mut out);
+    }
+    out
+}
+
+/// The environment variables the graph's secrets name.
+fn env_names(graph: &Graph) -> Vec<String> {
+    secret_references(graph)
+        .into_iter()
+        .filter_map(|r| r.strip_prefix("env:").map(str::to_owned))
+        .collect()
+}
+
+/// The environment variables whose secrets are PINs (a field named `pin` or `*_pin`): their
+/// stand-ins must be digits, as the Management Node requires.
+fn pin_names(graph: &Graph) -> BTreeSet<String> {
+    fn walk(value: &Value, key: &str, out: &mut BTreeSet<String>) {
+        if is_secret(value) {
+            if (key == "pin" || key.ends_with("_pin"))
+                && let Some(name) = value
+                    .get("$secret")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("env:"))
+            {
+                out.insert(name.to_owned());
+            }
+            return;
+        }
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, k, out)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, key, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for node in graph.nodes() {
+        walk(&node.desired(), "", &mut out);
+    }
+    out
+}
+
+/// A spec with a secret written in clear cannot be applied: the loader never kept its text.
+fn refuse_inline(graph: &Graph) -> Result<(), Setup> {
+    if secret_references(graph).contains("inline") {
+        return Err(Setup::usage(
+            "the spec has a secret written in clear, whose value pexspec never keeps\n  help: write it as `{ env: NAME }` or `{ file: PATH }`",
+        ));
+    }
+    Ok(())
+}
+
+/// The secrets for a real run: every `env:` secret must be set, checked before any call.
+fn real_secrets(graph: &Graph, spec_dir: &Path) -> Result<SpecSecrets, Setup> {
+    refuse_inline(graph)?;
+    let missing: Vec<String> = env_names(graph)
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Setup::usage(format!(
+            "the spec's secrets need these environment variables, which are not set: {}\n  help: export them (their values are never printed), or try the spec with `--sim`",
+            missing.join(", ")
+        )));
+    }
+    Ok(SpecSecrets::new(spec_dir))
+}
+
+/// The secrets for `--sim`: the environment's values, and for each variable that is not set
+/// a stand-in generated once and kept in `.pexspec/sim/secrets.json` (owner-only), so that a
+/// newcomer needs no licence key and a second run sees the same values.
+fn sim_secrets(
+    graph: &Graph,
+    spec_dir: &Path,
+    state_dir: &Path,
+    notes: &mut Vec<String>,
+) -> Result<SpecSecrets, Setup> {
+    refuse_inline(graph)?;
+    let path = state_dir.join("secrets.json");
+    let mut kept: BTreeMap<String, String> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut table = BTreeMap::new();
+    let mut stand_ins = Vec::new();
+    let mut changed = false;
+    let pins = pin_names(graph);
+    for name in env_names(graph) {
+        if let Some(value) = std::env::var_os(&name).and_then(|v| v.into_string().ok())
+            && !value.is_empty()
+        {
+            table.insert(name, value);
+            continue;
+        }
+        let value = kept
+            .entry(name.clone())
+            .or_insert_with(|| {
+                changed = true;
+                if pins.contains(&name) {
+                    random_digits(8)
+                } else {
+                    random_text(24)
+                }
+            })
+            .clone();
+        table.insert(name.clone(), value);
+        stand_ins.push(name);
+    }
+    if changed {
+        let text = serde_json::to_vec_pretty(&kept).unwrap_or_default();
+        crate::fsutil::write_private(&path, &text).map_err(|e| {
+            Setup::failure(format!(
+                "cannot keep the simulator's secrets in `{}`: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if !stand_ins.is_empty() {
+        notes.push(format!(
+            "--sim: {} not set; using stand-in values kept in {} (mode 0600)",
+            stand_ins.join(", "),
+            path.display()
+        ));
+    }
+    Ok(SpecSecrets::with_env(spec_dir, table))
+}
+
+fn random_digits(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+fn random_text(len: usize) -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// The spec's files relative to its directory; in `--sim`, an OVA file that is not on disk
+/// (the images are gigabytes, downloaded from Pexip) is replaced by a small stand-in.
+fn file_resolver(
+    graph: &Graph,
+    spec_dir: &Path,
+    state_dir: Option<&Path>,
+    notes: &mut Vec<String>,
+) -> Result<Arc<dyn FileResolver>, Setup> {
+    let base = RelativeTo(spec_dir.to_path_buf());
+    let Some(state_dir) = state_dir else {
+        return Ok(Arc::new(base));
+    };
+    let mut stand_ins: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for node in graph.nodes().filter(|n| n.kind() == Kind::Object) {
+        let desired = node.desired();
+        let Some(source) = desired
+            .get("source")
+            .and_then(|s| s.get("$file").or(Some(s)))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let real = base.resolve(source);
+        if real.is_file() {
+            continue;
+        }
+        let name = Path::new(source)
+            .file_name()
+            .map_or_else(|| "image.ova".into(), |n| n.to_string_lossy().into_owned());
+        let path = state_dir.join("images").join(&name);
+        if !path.is_file() {
+            write_stand_in(&path, &name).map_err(|e| {
+                Setup::failure(format!(
+                    "cannot write a stand-in image `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        stand_ins.insert(source.to_owned(), path);
+    }
+    if !stand_ins.is_empty() {
+        notes.push(format!(
+            "--sim: {} not on disk; uploading {} MiB stand-ins from {}",
+            stand_ins.keys().cloned().collect::<Vec<_>>().join(", "),
+            STAND_IN_BYTES >> 20,
+            state_dir.join("images").display()
+        ));
+    }
+    Ok(Arc::new(move |path: &str| {
+        stand_ins
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| base.resolve(path))
+    }))
+}
+
+fn write_stand_in(path: &Path, name: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let seed = name
+        .bytes()
+        .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+    let data: Vec<u8> = (0..STAND_IN_BYTES)
+        .map(|i| (i % 251) as u8 ^ seed)
+        .collect();
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(tmp, path)
+}
+
+/// The executor's options, with every duration divided by the simulators' speed.
+fn exec_options(speed: Option<f64>) -> ExecOptions {
+    let Some(speed) = speed else {
+        return ExecOptions::default();
+    };
+    let scale = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() / speed);
+    let mut durations = Durations::new();
+    for kind in Kind::ALL {
+        for op in [Operation::Create, Operation::Update, Operation::Delete] {
+            durations.set(*kind, op, scale(default_estimate(*kind, op)));
+        }
+    }
+    let defaults = ExecOptions::default();
+    ExecOptions {
+        durations,
+        poll: PollPolicy {
+            min_interval: Duration::from_millis(20),
+            max_interval: scale(defaults.poll.max_interval).max(Duration::from_millis(50)),
+        },
+        min_wait_timeout: scale(defaults.min_wait_timeout).max(Duration::from_secs(30)),
+        visibility_grace: scale(defaults.visibility_grace).max(Duration::from_secs(2)),
+        ..defaults
+    }
+}
+
+fn scaled(d: Duration, speed: Option<f64>) -> Duration {
+    match speed {
+        Some(s) => Duration::from_secs_f64(d.as_secs_f64() / s).max(Duration::from_millis(20)),
+        None => d,
+    }
+}
+
+/// The Management Node's name, and its instance address when it runs in OCI.
+fn manager(graph: &Graph) -> Option<(String, Option<Address>)> {
+    let node = graph
+        .nodes()
+        .find(|n| n.kind() == Kind::ManagementBootstrap)?;
+    let name = node.address.key()?.to_owned();
+    let instance = Address::new(Kind::Instance, &name);
+    let in_oci = graph.contains(&instance).then_some(instance);
+    Some((name, in_oci))
+}
+
+/// Builds the world for `graph` (from `spec`, in `spec_dir`).
+pub(crate) async fn build(
+    graph: &Graph,
+    spec: &Spec,
+    spec_dir: &Path,
+    target: &Target,
+) -> Result<World, Setup> {
+    let mut notes = Vec::new();
+    let settings = OciSettings::from_graph(graph).map_err(|e| Setup::usage(e.to_string()))?;
+    let speed = target.sim_speed;
+    let poll = PollOptions {
+        initial_interval: scaled(Duration::from_secs(5), speed),
+        max_interval: scaled(Duration::from_secs(30), speed),
+        timeout: scaled(Duration::from_secs(7200), speed).max(Duration::from_secs(60)),
+    };
+    let Some((manager_name, manager_instance)) = manager(graph) else {
+        return Err(Setup::usage("the spec has no Management Node"));
+    };
+
+    let (oci_client, sim_parts, secrets) = match speed {
+        Some(speed) => {
+            let state_dir = spec_dir.join(".pexspec").join("sim");
+            std::fs::create_dir_all(&state_dir).map_err(|e| {
+                Setup::usage(format!(
+                    "cannot create the simulator's state directory `{}`: {e}",
+                    state_dir.display()
+                ))
+            })?;
+            let secrets = sim_secrets(graph, spec_dir, &state_dir, &mut notes)?;
+            let mut options = ServeOptions::default()
+                .state_dir(&state_dir)
+                .clock(SimClock::scaled(speed))
+                .region(settings.home_region.clone());
+            for region in graph.regions() {
+                options = options.region(region.clone());
+            }
+            let oci = serve(options)
+                .await
+                .map_err(|e| Setup::failure(format!("cannot start the OCI simulator: {e}")))?;
+            let config = OciConfig::load(
+                &LoadOptions {
+                    config_file: Some(oci.config_file().to_path_buf()),
+                    profile: Some(oci.profile().to_owned()),
+                },
+                &BTreeMap::<String, String>::new(),
+            )
+            .map_err(|e| Setup::failure(format!("the simulator's OCI configuration: {e}")))?;
+            let endpoints = Endpoints::from_overrides(
+                oci.endpoints()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|e| Setup::failure(format!("the simulator's endpoints: {e}")))?;
+            let client = OciClient::with_options(&config, endpoints, OciClientOptions::default())
+                .map_err(|e| Setup::failure(format!("the OCI client: {e}")))?;
+            (client, Some((oci, state_dir)), secrets)
+        }
+        None => {
+            let secrets = real_secrets(graph, spec_dir)?;
+            let profile = spec.oci.profile.as_ref().map(|p| p.value.clone());
+            let config = OciConfig::load(
+                &LoadOptions {
+                    config_file: None,
+                    profile,
+                },
+                &ProcessEnv,
+            )
+            .map_err(|e| Setup::usage(e.to_string()))?;
+            let client = OciClient::new(&config, Endpoints::oc1())
+                .map_err(|e| Setup::usage(e.to_string()))?;
+            (client, None, secrets)
+        }
+    };
+
+    let files = file_resolver(
+        graph,
+        spec_dir,
+        sim_parts.as_ref().map(|(_, dir)| dir.as_path()),
+        &mut notes,
+    )?;
+    let oci = OciProvider::new(
+        oci_client.clone(),
+        settings,
+        files,
+        UploadOptions::default(),
+        poll,
+    );
+
+    let secrets: Arc<dyn SecretResolver> = Arc::new(secrets);
+    let password = PexipProvider::admin_password(graph, secrets.as_ref())
+        .map_err(|e| Setup::usage(format!("the Management Node's admin password: {e}")))?;
+
+    let (pexip_client, sim) = match sim_parts {
+        Some((oci_sim, state_dir)) => {
+            let pexip_state = state_dir.join("pexip").join(&manager_name);
+            let mut opts = PexipSimOptions::new(&pexip_state, password.expose().to_owned());
+            opts.time_scale = speed.unwrap_or(1.0);
+            opts.auto_bootstrap = manager_instance.is_none();
+            opts.wizard = wizard_answers(graph, &manager_name);
+            let pexip = pexspec_sim::pexip::start(opts).await.map_err(|e| {
+                Setup::failure(format!(
+                    "cannot start the Management Node simulator `{manager_name}`: {e}"
+                ))
+            })?;
+            let fingerprint = pexip.fingerprint().parse().map_err(|e| {
+                Setup::failure(format!("the simulator's certificate fingerprint: {e}"))
+            })?;
+            let client = PexipClientOptions::new(
+                pexip.base_url(),
+                Secret::new(password.expose()),
+                Trust::Pinned(fingerprint),
+            );
+            let sim = SimWorld {
+                oci: oci_sim,
+                pexip,
+                pexip_state,
+                manager_instance: manager_instance.clone(),
+            };
+            (client, Some(sim))
+        }
+        None => {
+            let address = manager_address(graph, &manager_name).ok_or_else(|| {
+                Setup::usage("the Management Node has no address pexspec can reach")
+            })?;
+            let trust = Trust::FirstUse;
+            (
+                PexipClientOptions::new(format!("https://{address}"), password, trust),
+                None,
+            )
+        }
+    };
+
+    let mut options = PexipProviderOptions::new(pexip_client);
+    // The executor's journal keeps the bootstrap files (sealed): no second copy in clear.
+    options.bootstrap_store = None;
+    options.drain = WaitOptions::new(
+        scaled(Duration::from_secs(3600), speed),
+        scaled(Duration::from_secs(30), speed),
+    );
+    if let Some(sim) = &sim {
+        let routes = sim.pexip.bootstrap_routes();
+        options.upload_router = Some(Arc::new(move |name: &str, _address: &str| routes.get(name)));
+        options.wizard = WizardMode::Automatic {
+            wait: WaitOptions::new(
+                scaled(Duration::from_secs(3600), speed).max(Duration::from_secs(30)),
+                scaled(Duration::from_secs(10), speed),
+            ),
+        };
+    }
+    let pexip = PexipProvider::new(options, secrets, graph)
+        .map_err(|e| Setup::usage(format!("the Management Node: {e}")))?;
+
+    let providers: Vec<Box<dyn DynProvider>> = vec![Box::new(oci), Box::new(pexip)];
+    Ok(World {
+        providers,
+        sim,
+        notes,
+        exec: exec_options(speed),
+        manager_instance,
+        oci_client,
+    })
+}
+
+/// The installation wizard's answers, from the `management_bootstrap`'s desired state.
+fn wizard_answers(graph: &Graph, name: &str) -> SimWizard {
+    let mut wizard = SimWizard::default();
+    let Some(node) = graph.get(&Address::new(Kind::ManagementBootstrap, name)) else {
+        return wizard;
+    };
+    let desired = node.desired();
+    let text = |key: &str| desired.get(key).and_then(Value::as_str).map(str::to_owned);
+    let list = |key: &str| -> Option<Vec<String>> {
+        desired.get(key)?.as_array().map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+    };
+    if let Some(h) = text("hostname") {
+        wizard.hostname = h;
+    }
+    if let Some(d) = text("domain") {
+        wizard.domain = d;
+    }
+    if let Some(dns) = list("dns_servers") {
+        wizard.dns_servers = dns;
+    }
+    if let Some(ntp) = list("ntp_servers") {
+        wizard.ntp_servers = ntp;
+    }
+    wizard
+}
+
+/// The address pexspec reaches the Management Node at: its on-premises address, or its
+/// private address in OCI (reached over the VPN or FastConnect, as the guide's private
+/// deployments are).
+fn manager_address(graph: &Graph, name: &str) -> Option<String> {
+    let node = graph.get(&Address::new(Kind::ManagementBootstrap, name))?;
+    node.desired()
+        .get("address")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
