@@ -1,18 +1,16 @@
 //! `pexspec plan` and `pexspec graph` as users run them: the JSON contract, `--out`,
 //! `--detailed-exitcode`, and a spec with errors never planning.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use assert_cmd::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
+/// Runs pexspec in a fresh copy of `specs/` (a `--sim` plan starts an empty cloud there).
 fn run(args: &[&str]) -> (i32, String, String) {
+    let site = common::site();
     let output = Command::cargo_bin("pexspec")
         .unwrap()
-        .current_dir(root())
+        .current_dir(site.path())
         .args(args)
         .output()
         .unwrap();

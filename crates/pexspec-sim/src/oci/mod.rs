@@ -132,6 +132,7 @@ impl OciSim {
         Router::new()
             .route("/_sim/faults", get(get_faults).post(set_faults))
             .route("/_sim/stats", get(get_stats))
+            .route("/_sim/tagged", get(get_tagged))
             .route("/_sim/reset-stats", post(reset_stats))
             .route("/_sim/clock", get(get_clock).post(advance_clock))
             .fallback(entry)
@@ -184,6 +185,54 @@ async fn get_stats(State(st): State<RegionState>) -> Response {
         .map(|s| s.to_json())
         .unwrap_or(Value::Null);
     json_response(200, &v)
+}
+
+/// `GET /_sim/tagged?key=K&value=V`: every resource and bucket, in any region, whose freeform
+/// tag `K` is `V` and that is not gone (terminated, deleted, detached) once its pending
+/// transitions are done: `[{"kind","region","id","state"}]`. The end-to-end tests ask it
+/// whether a destroy left anything behind, independently of pexspec's own observe.
+async fn get_tagged(
+    State(st): State<RegionState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let (Some(key), Some(value)) = (q.get("key").cloned(), q.get("value").cloned()) else {
+        return json_response(
+            400,
+            &json!({"code": "MissingParameter", "message": "key and value are required"}),
+        );
+    };
+    let sim = Arc::clone(&st.sim);
+    let found = tokio::task::spawn_blocking(move || {
+        let now = sim.clock.now_ms();
+        sim.store.tx(false, |tx| {
+            let tagged = |doc: &Value| {
+                doc.get("freeformTags")
+                    .and_then(|t| t.get(&key))
+                    .and_then(Value::as_str)
+                    == Some(value.as_str())
+            };
+            let mut out = Vec::new();
+            for r in tx.all(now)? {
+                let state = r.final_state();
+                if tagged(&r.doc) && !matches!(state.as_str(), "TERMINATED" | "DELETED" | "DETACHED")
+                {
+                    out.push(json!({"kind": r.kind, "region": r.region, "id": r.ocid, "state": state}));
+                }
+            }
+            for (region, doc) in tx.all_buckets()? {
+                if tagged(&doc) {
+                    out.push(json!({"kind": "bucket", "region": region, "id": doc.get("id").cloned().unwrap_or(Value::Null), "state": "ACTIVE"}));
+                }
+            }
+            Ok(out)
+        })
+    })
+    .await;
+    match found {
+        Ok(Ok(list)) => json_response(200, &Value::Array(list)),
+        Ok(Err(e)) => json_response(500, &json!({"code": "InternalError", "message": e.message})),
+        Err(e) => json_response(500, &json!({"code": "InternalError", "message": e.to_string()})),
+    }
 }
 
 async fn reset_stats(State(st): State<RegionState>) -> Response {

@@ -546,6 +546,40 @@ impl Tx<'_> {
         }
     }
 
+    /// Every unpurged resource of every kind and region, oldest first.
+    pub fn all(&self, now: i64) -> Result<Vec<Res>, ApiError> {
+        let sql = format!(
+            "SELECT {RES_COLS} FROM resources WHERE (purge_ms IS NULL OR purge_ms > ?1) \
+             ORDER BY created_ms, seq"
+        );
+        let mut stmt = self.t.prepare(&sql).map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![now], |row| Self::row_to_res(row, now))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db_err)??);
+        }
+        Ok(out)
+    }
+
+    /// Every bucket of every region: (region, document).
+    pub fn all_buckets(&self) -> Result<Vec<(String, Value)>, ApiError> {
+        let mut stmt = self
+            .t
+            .prepare("SELECT region, doc FROM buckets ORDER BY region, name")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (region, doc) = r.map_err(db_err)?;
+            out.push((region, serde_json::from_str(&doc).map_err(json_err)?));
+        }
+        Ok(out)
+    }
+
     /// Every bucket of a namespace in a region, by name.
     pub fn buckets(&self, region: &str, ns: &str) -> Result<Vec<Value>, ApiError> {
         let mut stmt = self
