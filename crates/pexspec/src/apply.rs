@@ -124,7 +124,12 @@ pub(crate) async fn observe(
 }
 
 /// The target of a command's flags.
-pub(crate) fn target(sim: bool, speed: f64, err: &mut dyn Write) -> Result<Target, u8> {
+pub(crate) fn target(
+    sim: bool,
+    speed: f64,
+    faults: Option<&Path>,
+    err: &mut dyn Write,
+) -> Result<Target, u8> {
     if sim && !(speed.is_finite() && speed > 0.0) {
         let _ = writeln!(
             err,
@@ -132,8 +137,28 @@ pub(crate) fn target(sim: bool, speed: f64, err: &mut dyn Write) -> Result<Targe
         );
         return Err(EXIT_USAGE);
     }
+    let sim_faults = match faults {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice::<pexspec_sim::oci::faults::FaultConfig>(&b)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|f| f.validate().map(|()| f));
+            match parsed {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    let _ = writeln!(err, "error: `--sim-faults {}`: {e}", path.display());
+                    return Err(EXIT_USAGE);
+                }
+            }
+        }
+    };
     Ok(Target {
         sim_speed: sim.then_some(speed),
+        sim_faults,
     })
 }
 
@@ -176,7 +201,7 @@ fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Re
     };
     let Some(plan) = saved else {
         let prepared = prepare(&args.spec, color, err)?;
-        let target = target(args.sim, args.sim_speed, err)?;
+        let target = target(args.sim, args.sim_speed, args.sim_faults.as_deref(), err)?;
         return Ok(Request {
             prepared,
             target,
@@ -214,7 +239,7 @@ fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Re
         );
         return Err(EXIT_FAILURE);
     }
-    let target = target(source.sim, args.sim_speed, err)?;
+    let target = target(source.sim, args.sim_speed, args.sim_faults.as_deref(), err)?;
     Ok(Request {
         prepared,
         target,
@@ -595,6 +620,7 @@ pub(crate) fn force_unlock(
             Some(_) => {
                 let target = Target {
                     sim_speed: args.sim.then_some(world::DEFAULT_SIM_SPEED),
+                    sim_faults: None,
                 };
                 match build(&prepared, &target, err).await {
                     Ok(w) => Some(w),

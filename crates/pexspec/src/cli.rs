@@ -174,6 +174,11 @@ pub struct PlanArgs {
     /// Simulated seconds per real second with `--sim`.
     #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
     pub sim_speed: f64,
+    /// With `--sim`: a JSON file of faults for the OCI simulator to inject (latency per
+    /// operation, a share of 429 and 5xx answers, list lag, "out of host capacity"), as the
+    /// book's simulator page describes.
+    #[arg(long, value_name = "FILE", requires = "sim")]
+    pub sim_faults: Option<PathBuf>,
 }
 
 /// Options of `pexspec apply` and `pexspec destroy`.
@@ -192,6 +197,11 @@ pub struct ApplyArgs {
     /// about two seconds).
     #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
     pub sim_speed: f64,
+    /// With `--sim`: a JSON file of faults for the OCI simulator to inject (latency per
+    /// operation, a share of 429 and 5xx answers, list lag, "out of host capacity"), as the
+    /// book's simulator page describes.
+    #[arg(long, value_name = "FILE", requires = "sim")]
+    pub sim_faults: Option<PathBuf>,
     /// The most API calls in flight at once (waits between polls hold none).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub parallelism: usize,

@@ -64,10 +64,11 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
         Ok(p) => p,
         Err(code) => return code,
     };
-    let target = match crate::apply::target(args.sim, args.sim_speed, err) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
+    let target =
+        match crate::apply::target(args.sim, args.sim_speed, args.sim_faults.as_deref(), err) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
     let runtime = match crate::apply::runtime(err) {
         Ok(r) => r,
         Err(code) => return code,

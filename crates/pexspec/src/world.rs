@@ -42,6 +42,8 @@ const STAND_IN_BYTES: usize = 3 * 1024 * 1024;
 pub(crate) struct Target {
     /// Against the simulators, with this speed; `None`: against OCI.
     pub sim_speed: Option<f64>,
+    /// Faults for the OCI simulator to inject.
+    pub sim_faults: Option<pexspec_sim::oci::faults::FaultConfig>,
 }
 
 /// A problem found before any call: the message, and the exit code it maps to.
@@ -521,6 +523,7 @@ pub(crate) async fn build(
             let mut options = ServeOptions::default()
                 .state_dir(&state_dir)
                 .clock(SimClock::scaled(speed))
+                .faults(target.sim_faults.clone().unwrap_or_default())
                 .region(settings.home_region.clone());
             for region in graph.regions() {
                 options = options.region(region.clone());
