@@ -178,7 +178,12 @@ pub(crate) fn is_read_operation(op: &str) -> bool {
 
 /// The providers and, with `--sim`, the simulators behind them.
 pub(crate) struct World {
+    /// The OCI provider, then the Pexip provider, for the executor.
     pub providers: Vec<Box<dyn DynProvider>>,
+    /// The OCI provider (shared with `providers`).
+    pub oci: Arc<OciProvider>,
+    /// The Pexip provider (shared with `providers`).
+    pub pexip: Arc<PexipProvider>,
     pub sim: Option<SimWorld>,
     /// Notes for the operator (stand-ins used in `--sim`).
     pub notes: Vec<String>,
@@ -644,9 +649,14 @@ pub(crate) async fn build(
     let pexip = PexipProvider::new(options, secrets, graph)
         .map_err(|e| Setup::usage(format!("the Management Node: {e}")))?;
 
-    let providers: Vec<Box<dyn DynProvider>> = vec![Box::new(oci), Box::new(pexip)];
+    let oci = Arc::new(oci);
+    let pexip = Arc::new(pexip);
+    let providers: Vec<Box<dyn DynProvider>> =
+        vec![Box::new(Arc::clone(&oci)), Box::new(Arc::clone(&pexip))];
     Ok(World {
         providers,
+        oci,
+        pexip,
         sim,
         notes,
         exec: exec_options(speed),
