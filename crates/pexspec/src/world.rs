@@ -14,16 +14,20 @@ use std::time::Duration;
 use pexspec_exec::{Durations, ExecOptions, Operation, PollPolicy, default_estimate};
 use pexspec_graph::value::is_secret;
 use pexspec_graph::{Address, Graph, Kind};
+use std::io::Write;
+
+use pexspec_oci::ConsoleLookup;
 use pexspec_oci::provider::{FileResolver, OciProvider, OciSettings, RelativeTo};
 use pexspec_oci::{
     ClientOptions as OciClientOptions, Endpoints, LoadOptions, OciClient, OciConfig, PollOptions,
     ProcessEnv, UploadOptions,
 };
 use pexspec_pexip::{
-    ClientOptions as PexipClientOptions, PexipProvider, PexipProviderOptions, Secret,
-    SecretResolver, SpecSecrets, Trust, WaitOptions, WizardMode,
+    ClientOptions as PexipClientOptions, ConsoleAccess, ConsoleFuture, ConsoleInfo, ConsoleTarget,
+    OperatorWizard, PexipProvider, PexipProviderOptions, Secret, SecretResolver, SpecSecrets,
+    Trust, WaitOptions, WizardMode,
 };
-use pexspec_plan::{DynProvider, ObservedState, ProviderError, Scope};
+use pexspec_plan::{DynProvider, ObservedState, Provider, ProviderError, Scope};
 use pexspec_sim::oci::clock::SimClock;
 use pexspec_sim::pexip::{PexipSim, PexipSimOptions, SimWizard};
 use pexspec_sim::serve::{RunningSim, ServeOptions, serve};
@@ -201,12 +205,7 @@ impl World {
     /// Management Node that does not exist yet would only time out).
     pub async fn observe(&self, scope: &Scope) -> Result<ObservedState, ProviderError> {
         let mut state = ObservedState::new();
-        let [oci, pexip] = self.providers.as_slice() else {
-            return Err(ProviderError::Internal {
-                message: "the world has not two providers".into(),
-            });
-        };
-        state.merge(oci.observe(scope).await?);
+        state.merge(Provider::observe(self.oci.as_ref(), scope).await?);
         if let Some(sim) = &self.sim {
             sim.wizard_if_running(&state);
         }
@@ -216,7 +215,7 @@ impl World {
                 .is_some_and(|o| o.state.as_deref() == Some("RUNNING"))
         });
         if manager_up {
-            state.merge(pexip.observe(scope).await?);
+            state.merge(Provider::observe(self.pexip.as_ref(), scope).await?);
         }
         Ok(state)
     }
@@ -577,13 +576,13 @@ pub(crate) async fn build(
         sim_parts.as_ref().map(|(_, dir)| dir.as_path()),
         &mut notes,
     )?;
-    let oci = OciProvider::new(
+    let oci = Arc::new(OciProvider::new(
         oci_client.clone(),
         settings,
         files,
         UploadOptions::default(),
-        poll,
-    );
+        poll.clone(),
+    ));
 
     let secrets: Arc<dyn SecretResolver> = Arc::new(secrets);
     let password = PexipProvider::admin_password(graph, secrets.as_ref())
@@ -636,6 +635,9 @@ pub(crate) async fn build(
         scaled(Duration::from_secs(3600), speed),
         scaled(Duration::from_secs(30), speed),
     );
+    if sim.is_none() {
+        options.wizard = operator_wizard(&oci, spec, spec_dir, poll);
+    }
     if let Some(sim) = &sim {
         let routes = sim.pexip.bootstrap_routes();
         options.upload_router = Some(Arc::new(move |name: &str, _address: &str| routes.get(name)));
@@ -649,7 +651,6 @@ pub(crate) async fn build(
     let pexip = PexipProvider::new(options, secrets, graph)
         .map_err(|e| Setup::usage(format!("the Management Node: {e}")))?;
 
-    let oci = Arc::new(oci);
     let pexip = Arc::new(pexip);
     let providers: Vec<Box<dyn DynProvider>> =
         vec![Box::new(Arc::clone(&oci)), Box::new(Arc::clone(&pexip))];
@@ -663,6 +664,49 @@ pub(crate) async fn build(
         manager_instance,
         oci_client,
     })
+}
+
+/// The operator runs the installation wizard on the serial console: pexspec opens an OCI
+/// console connection to the Management Node's instance (with the spec's SSH key), prints
+/// the command and every answer, and waits until the management API answers.
+fn operator_wizard(
+    oci: &Arc<OciProvider>,
+    spec: &Spec,
+    spec_dir: &Path,
+    poll: PollOptions,
+) -> WizardMode {
+    let key_path = spec.ssh_public_key.value.trim().to_owned();
+    let mut wizard = OperatorWizard::default().with_instructions(Arc::new(|text: &str| {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "{text}");
+    }));
+    if let Ok(key) = std::fs::read_to_string(spec_dir.join(&key_path)) {
+        let lookup = ConsoleLookup::new(Arc::clone(oci), key.trim().to_owned()).with_poll(poll);
+        let console: Arc<dyn ConsoleAccess> =
+            Arc::new(move |t: &ConsoleTarget| -> ConsoleFuture<'static> {
+                let (lookup, t, key_path) = (lookup.clone(), t.clone(), key_path.clone());
+                Box::pin(async move {
+                    let c = lookup
+                        .connect(&t.stack, &t.instance, t.region.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let mut notes = vec![format!(
+                        "ssh offers the private half of `{key_path}` (the spec's ssh_public_key)"
+                    )];
+                    notes.extend(
+                        c.service_host_key_fingerprint
+                            .map(|f| format!("the console service's host key is {f}")),
+                    );
+                    Ok(ConsoleInfo {
+                        command: c.connection_string,
+                        vnc_command: c.vnc_connection_string,
+                        notes,
+                    })
+                })
+            });
+        wizard = wizard.with_console(console);
+    }
+    WizardMode::Operator(wizard)
 }
 
 /// The installation wizard's answers, from the `management_bootstrap`'s desired state.
