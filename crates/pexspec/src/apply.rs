@@ -509,12 +509,17 @@ async fn locked(
             return EXIT_FAILURE;
         }
     };
-    let options = ExecOptions {
+    let mut options = ExecOptions {
         parallelism: args.parallelism,
         fail_fast: args.fail_fast,
         check_fingerprint,
         ..world.exec.clone()
     };
+    if args.walk == crate::cli::Walk::TerraformLike {
+        let like = ExecOptions::terraform_like(args.parallelism);
+        options.priority = like.priority;
+        options.hold_slot_while_waiting = like.hold_slot_while_waiting;
+    }
     let cancel = Cancel::new();
     let interrupts = watch_interrupts(cancel.clone());
     let sim = world.sim.as_ref();

@@ -217,6 +217,20 @@ pub struct ApplyArgs {
     /// the local lock file `.pexspec/lock`.
     #[arg(long, value_name = "URL")]
     pub lock: Option<String>,
+    /// How the executor walks the graph; `terraform-like` (a pool held for each step's whole
+    /// life, waits included, in topological order) exists to measure what pexspec's walk
+    /// saves (bench/apply.py).
+    #[arg(long, value_enum, default_value_t = Walk::CriticalPath, hide = true)]
+    pub walk: Walk,
+}
+
+/// How the executor walks the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Walk {
+    /// Longest remaining chain first; waits hold no slot.
+    CriticalPath,
+    /// Topological order; every step holds a slot until it is done.
+    TerraformLike,
 }
 
 /// Options of `pexspec force-unlock`.
