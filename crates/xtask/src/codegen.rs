@@ -27,12 +27,14 @@ const PROSE: &[(&str, &str)] = &[
     ("plan.md", "Plan"),
     ("graph.md", "The resource graph"),
     ("apply.md", "Apply and destroy"),
-    ("crash-safety.md", "Crashes, resuming and locking"),
+    ("crash-safety.md", "Crashes and resuming"),
+    ("locking.md", "Team use: locking"),
     ("nodes.md", "Node maintenance"),
     ("oci-auth.md", "OCI authentication"),
     ("oci-resources.md", "What pexspec creates in OCI"),
     ("pexip.md", "The Pexip side"),
     ("simulator.md", "The simulators"),
+    ("security.md", "Security model"),
     ("performance.md", "Performance"),
 ];
 
