@@ -86,7 +86,9 @@ fn plan_out_writes_the_json_and_detailed_exitcode_says_changes() {
 
 #[test]
 fn a_spec_with_errors_never_plans() {
-    let spec = "crates/pexspec-check/tests/fixtures/vcn-cidr-overlap/invalid.yaml";
+    let spec =
+        common::root().join("crates/pexspec-check/tests/fixtures/vcn-cidr-overlap/invalid.yaml");
+    let spec = spec.to_str().unwrap();
     let (code, out, err) = run(&["plan", spec, "--sim", "--color", "never"]);
     assert_eq!(code, 1);
     assert!(out.is_empty(), "no plan is shown: {out}");
@@ -96,10 +98,36 @@ fn a_spec_with_errors_never_plans() {
 }
 
 #[test]
-fn plan_without_sim_says_how_to_proceed() {
-    let (code, _, err) = run(&["plan", "specs/quickstart.yaml"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("--sim"), "{err}");
+fn plan_against_oci_names_what_is_missing_before_any_call() {
+    // No secret set: every variable is named, and --sim is offered.
+    let site = common::site();
+    let mut cmd = Command::cargo_bin("pexspec").unwrap();
+    cmd.current_dir(site.path())
+        .args(["plan", "specs/quickstart.yaml"]);
+    for var in common::SECRETS {
+        cmd.env_remove(var);
+    }
+    let output = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("PEXIP_LICENSE_KEY") && err.contains("--sim"),
+        "{err}"
+    );
+
+    // Secrets set, no OCI configuration: the file and what to do are named.
+    let mut cmd = Command::cargo_bin("pexspec").unwrap();
+    cmd.current_dir(site.path())
+        .args(["plan", "specs/quickstart.yaml"])
+        .env("OCI_CLI_CONFIG_FILE", site.path().join("no-such-config"));
+    for var in common::SECRETS {
+        cmd.env(var, "1234567890");
+    }
+    let output = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("no-such-config"), "{err}");
+    assert!(!err.contains("1234567890"), "{err}");
 }
 
 #[test]
