@@ -6,12 +6,15 @@
 Builds pexspec and the `upload_bench` example (release), finds the official CLI (PEXSPEC_OCI_CLI,
 else $PEXSPEC_OCI_VENV/bin/oci, else installs it with .ci/install-oci-cli), writes a file of
 random bytes in a temporary directory, starts one `pexspec sim serve` (state in the same
-temporary directory) and uploads the file to one bucket with each client in turn: pexspec's
-`upload_file` (its defaults unless --part-size-mib / --parallelism) and
-`oci os object put --verify-checksum` (its defaults: 128 MiB parts, 10 in parallel, unless
---cli-part-size-mib / --cli-parallelism). The order alternates from one repetition to the next;
-every upload goes to a new object, deleted afterwards so that the simulator's disk use stays at
-one file.
+temporary directory) and uploads the file to one bucket with each client in turn:
+
+- pexspec: `upload_file` with its defaults (unless --part-size-mib / --parallelism);
+- oci-cli: `oci os object put --verify-checksum` with its defaults (128 MiB parts, 10 in
+  parallel, unless --cli-part-size-mib / --cli-parallelism);
+- oci-cli, same parts: the same command with pexspec's part size and parallelism.
+
+The order rotates from one repetition to the next; every upload goes to a new object, deleted
+afterwards so that the simulator's disk use stays at one object.
 
 Each upload is its own process, measured from here with os.wait4: wall time (from starting the
 process to its exit, so the CLI's Python start-up counts), throughput (file size / wall time),
@@ -131,7 +134,9 @@ def main():
         common = ["--config-file", config, "--endpoint", endpoint, "--bucket", "images"]
         made = subprocess.run([bench_bin, *common, "--create-bucket"], env=env, check=True,
                               capture_output=True, text=True)
-        namespace = json.loads(made.stdout)["namespace"]
+        made = json.loads(made.stdout)
+        namespace = made["namespace"]
+        pex_part_mib, pex_parallelism = made["part_size"] // MIB, made["parallelism"]
 
         def pexspec_cmd(obj):
             cmd = [bench_bin, *common, "--object", obj, "--file", data]
@@ -144,33 +149,42 @@ def main():
         def cli_base():
             return [cli, "--config-file", config, "--profile", ready["profile"], "--endpoint", endpoint]
 
-        def cli_cmd(obj):
+        def cli_cmd(obj, part_mib=a.cli_part_size_mib, parallelism=a.cli_parallelism):
             cmd = cli_base() + ["os", "object", "put", "--namespace", namespace, "--bucket-name", "images",
                                 "--name", obj, "--file", data, "--force", "--verify-checksum"]
-            if a.cli_part_size_mib:
-                cmd += ["--part-size", str(a.cli_part_size_mib)]
-            if a.cli_parallelism:
-                cmd += ["--parallel-upload-count", str(a.cli_parallelism)]
+            if part_mib:
+                cmd += ["--part-size", str(part_mib)]
+            if parallelism:
+                cmd += ["--parallel-upload-count", str(parallelism)]
             return cmd
+
+        def cli_same_cmd(obj):
+            return cli_cmd(obj, pex_part_mib, pex_parallelism)
 
         def delete(obj):
             subprocess.run([bench_bin, *common, "--object", obj, "--delete"], env=env, check=True,
                            capture_output=True)
 
-        clients = [("pexspec", pexspec_cmd), ("oci-cli", cli_cmd)]
+        same = f"oci-cli, {pex_part_mib} MiB x {pex_parallelism}"
+        clients = [("pexspec", pexspec_cmd), ("oci-cli", cli_cmd), (same, cli_same_cmd)]
         if a.only:
             clients = [c for c in clients if c[0] == a.only]
         samples = {name: [] for name, _ in clients}
         details = {}
+        def object_name(name, run):
+            return "".join(c if c.isalnum() else "-" for c in name) + f"-{run}"
+
         for run in range(a.warmup):
             for name, make in clients:
-                run_measured(make(f"{name}-warmup-{run}"), env, sim.pid)
-                delete(f"{name}-warmup-{run}")
+                run_measured(make(object_name(name, f"warmup-{run}")), env, sim.pid)
+                delete(object_name(name, f"warmup-{run}"))
         loads = [os.getloadavg()[0]]
+        print(f"load average before the runs: {os.getloadavg()[0]:.2f}", file=sys.stderr)
         for run in range(a.runs):
-            order = clients if run % 2 == 0 else list(reversed(clients))
+            k = run % len(clients)
+            order = clients[k:] + clients[:k]
             for name, make in order:
-                obj = f"{name}-{run}"
+                obj = object_name(name, run)
                 wall, cpu, rss, sim_cpu, out, err = run_measured(make(obj), env, sim.pid)
                 samples[name].append((wall, cpu, rss, sim_cpu))
                 if name == "pexspec":
@@ -188,22 +202,25 @@ def main():
 
         pd = details.get("pexspec")
         print(f"file: {a.size_mib} MiB of random bytes; {a.warmup} unmeasured and {a.runs} measured uploads "
-              f"per client, alternating; "
+              f"per client, in rotating order; "
               f"load average (1 min) from {min(loads):.2f} to {max(loads):.2f}")
         if pd:
             print(f"pexspec: {pd['parts']} parts of {pd['part_size'] // MIB} MiB, {pd['parallelism']} in flight")
-        if "oci-cli" in details:
-            print(f"oci-cli: {details['oci-cli']}")
+        for name, _ in clients:
+            if name != "pexspec" and name in details:
+                print(f"{name}: {details[name]}")
         print()
-        print("| client | median wall s | best wall s | median MiB/s | median CPU s | simulator CPU s | peak RSS MiB |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| client | median wall s | best wall s | median MiB/s | best MiB/s | CPU s | simulator CPU s "
+              "| peak RSS MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, _ in clients:
             s = samples[name]
             walls = sorted(x[0] for x in s)
             med = statistics.median(walls)
-            print(f"| {name} | {med:.2f} | {walls[0]:.2f} | {size / MIB / med:.0f} | "
+            print(f"| {name} | {med:.2f} | {walls[0]:.2f} | {size / MIB / med:.0f} | {size / MIB / walls[0]:.0f} | "
                   f"{statistics.median(x[1] for x in s):.1f} | {statistics.median(x[3] for x in s):.1f} | "
                   f"{max(x[2] for x in s) / 1024:.0f} |")
+        print("\n(CPU and simulator CPU: medians, user + system seconds; peak RSS: the largest.)")
     finally:
         if sim is not None:
             sim.terminate()

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The profile's region is pointed at `--endpoint` (the simulator). With `--create-bucket` the
-//! bucket is created in the tenancy (root compartment), with `--delete` the object is deleted;
-//! neither uploads. Prints one JSON line: the outcome and the upload's own seconds (without
+//! bucket is created in the tenancy (root compartment) and the upload options are printed, with
+//! `--delete` the object is deleted; neither uploads. Prints one JSON line: the outcome and the upload's own seconds (without
 //! process start and config loading).
 // A benchmark driver: its output is the point.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -93,6 +93,13 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
         .map_err(|e| e.to_string())?;
     let client = OciClient::new(&config, endpoints).map_err(|e| e.to_string())?;
     let namespace = client.get_namespace().await.map_err(|e| e.to_string())?;
+    let mut options = UploadOptions::default();
+    if let Some(p) = args.part_size {
+        options.part_size = p;
+    }
+    if let Some(p) = args.parallelism {
+        options.parallelism = p;
+    }
     if args.create_bucket {
         let details = CreateBucketDetails {
             name: args.bucket.clone(),
@@ -103,7 +110,12 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
             .create_bucket(&namespace, &details)
             .await
             .map_err(|e| e.to_string())?;
-        return Ok(serde_json::json!({"namespace": namespace, "bucket": args.bucket}));
+        return Ok(serde_json::json!({
+            "namespace": namespace,
+            "bucket": args.bucket,
+            "part_size": options.part_size,
+            "parallelism": options.parallelism,
+        }));
     }
     if args.delete {
         client
@@ -113,13 +125,6 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
         return Ok(serde_json::json!({"deleted": args.object}));
     }
     let file = args.file.ok_or("`--file` is required")?;
-    let mut options = UploadOptions::default();
-    if let Some(p) = args.part_size {
-        options.part_size = p;
-    }
-    if let Some(p) = args.parallelism {
-        options.parallelism = p;
-    }
     let location = ObjectLocation {
         namespace,
         bucket: args.bucket,
