@@ -343,3 +343,99 @@ async fn injected_faults_answer_once_each() {
         200
     );
 }
+
+/// A synced node `pexconf01` (10.0.1.31) on `sim`: created, its file uploaded, the clock moved
+/// past its first sync.
+async fn synced_node(sim: &pexip::PexipSim, c: &reqwest::Client) -> String {
+    let base = sim.base_url();
+    let loc = location(c, base).await;
+    let r = post(
+        c,
+        base,
+        &format!("{CFG}/worker_vm/"),
+        json!({
+            "name": "pexconf01", "hostname": "pexconf01", "domain": "example.com",
+            "address": "10.0.1.31", "netmask": "255.255.255.0", "gateway": "10.0.1.1",
+            "system_location": loc, "deployment_type": "MANUAL-PROVISION-ONLY",
+            "password": "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+        }),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 201);
+    let node_uri = r.headers()["location"].to_str().unwrap().to_owned();
+    let config = r.text().await.unwrap();
+    let body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pexip-pexconf01.example.com.xml\"\r\n\
+         Content-Type: application/xml\r\n\r\n{config}\r\n--b--\r\n"
+    );
+    let url = sim.bootstrap_urls()["pexconf01"].clone();
+    let ok = c
+        .post(&url)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    sim.advance(Duration::from_secs(301)).unwrap();
+    node_uri
+}
+
+#[tokio::test]
+async fn conferences_survive_a_restart_and_end_when_the_node_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = http();
+    let first = pexip::start(options(dir.path())).await.unwrap();
+    synced_node(&first, &c).await;
+    first
+        .start_conference("pexconf01", "Board room", 3, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    first.stop().await;
+
+    // Another process on the same state sees the conference, until the node's VM stops.
+    let sim = pexip::start(options(dir.path())).await.unwrap();
+    let base = sim.base_url();
+    let parts = "/api/admin/status/v1/participant/?media_node=10.0.1.31";
+    let (_, list) = get(&c, base, parts).await;
+    assert_eq!(list["meta"]["total_count"], 3);
+    assert_eq!(list["objects"][0]["conference"], "Board room");
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    assert_eq!(status["objects"][0]["sync_status"], "SYNCED");
+
+    let r = c
+        .post(format!("{base}/_sim/power"))
+        .json(&json!({"node": "pexconf01", "on": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, list) = get(&c, base, parts).await;
+    assert_eq!(list["meta"]["total_count"], 0, "its participants are gone");
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    let at_stop = status["objects"][0]["last_updated"].clone();
+    assert!(at_stop.is_string(), "{status}");
+    sim.advance(Duration::from_secs(600)).unwrap();
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    let node = &status["objects"][0];
+    assert_eq!(node["sync_status"], "UNKNOWN");
+    assert_eq!(node["last_updated"], at_stop, "no contact since the stop");
+    let refused = sim
+        .start_conference("pexconf01", "Late", 1, Duration::from_secs(60))
+        .await;
+    assert!(refused.is_err(), "a stopped node takes no conference");
+
+    // Started again, it syncs after booting, then takes conferences again.
+    sim.set_node_power("pexconf01", true).unwrap();
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    assert_eq!(status["objects"][0]["sync_status"], "SYNCING");
+    sim.advance(Duration::from_secs(301)).unwrap();
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    assert_eq!(status["objects"][0]["sync_status"], "SYNCED");
+    sim.start_conference("pexconf01", "Standup", 2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (_, list) = get(&c, base, parts).await;
+    assert_eq!(list["meta"]["total_count"], 2);
+    assert!(sim.set_node_power("pexconf99", false).is_err());
+}

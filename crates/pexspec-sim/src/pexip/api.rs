@@ -45,6 +45,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/complete-wizard", post(sim_complete_wizard))
         .route("/_sim/conferences", post(sim_conference))
         .route("/_sim/advance", post(sim_advance))
+        .route("/_sim/power", post(sim_power))
         .route("/_sim/faults", post(sim_faults))
         .route("/_sim/nodes", get(sim_nodes))
         .route("/_sim/stats", get(sim_stats))
@@ -737,6 +738,113 @@ async fn delete_config(State(sh): St, Path((kind, path_id)): Path<(String, Strin
     }
 }
 
+/// Where a Conferencing Node stands with the Management Node at simulated `now`.
+struct Service {
+    /// `sync_status`: `UNKNOWN` (never configured, or its VM is stopped), `SYNCING`, `SYNCED`.
+    sync: &'static str,
+    /// Its last contact with the Management Node (now, while it is in service).
+    last_contact: Option<i64>,
+    /// When it came into service (its last boot and sync).
+    boot_time: Option<i64>,
+    /// Its VM is stopped.
+    off: bool,
+}
+
+/// A node syncs `sync_delay` after its bootstrap upload; a node whose VM was stopped is out
+/// of contact (its last contact is when it stopped) until it is started again and has booted
+/// and synced, `sync_delay` later (the guide: "approximately 5 minutes").
+fn service(sh: &Shared, s: &Store<'_>, id: i64, now: i64) -> Result<Service, PexipSimError> {
+    let delay = super::clock::dur_ms(sh.opts.sync_delay);
+    let uploaded = s.node(id)?.and_then(|r| r.uploaded_at);
+    let first_sync = uploaded.map(|u| u.saturating_add(delay));
+    let power = s.power(id)?;
+    let contact_before_stop = power
+        .map(|p| p.off_at)
+        .filter(|off| first_sync.is_some_and(|at| at <= *off));
+    let synced_at = match power {
+        Some(p) => match p.back_at {
+            None => {
+                return Ok(Service {
+                    sync: "UNKNOWN",
+                    last_contact: contact_before_stop,
+                    boot_time: None,
+                    off: true,
+                });
+            }
+            Some(back) => first_sync.map(|at| at.max(back)),
+        },
+        None => first_sync,
+    };
+    Ok(match synced_at {
+        Some(at) if now >= at => Service {
+            sync: "SYNCED",
+            last_contact: Some(now),
+            boot_time: Some(at),
+            off: false,
+        },
+        Some(_) => Service {
+            sync: "SYNCING",
+            last_contact: contact_before_stop,
+            boot_time: None,
+            off: false,
+        },
+        None => Service {
+            sync: "UNKNOWN",
+            last_contact: None,
+            boot_time: None,
+            off: false,
+        },
+    })
+}
+
+/// The VM of node `node_name` stops (`on: false`: its conferences end, it is out of contact)
+/// or starts (`on: true`: it syncs again after booting). Refused for an unknown node.
+pub(crate) fn set_power(sh: &Shared, node_name: &str, on: bool) -> Result<(), PexipSimError> {
+    sh.with_db(|s| {
+        let Some((id, _)) = s
+            .list("worker_vm")?
+            .into_iter()
+            .find(|(_, vm)| vm.get("name").and_then(Value::as_str) == Some(node_name))
+        else {
+            return Err(PexipSimError::Refused(format!(
+                "no Conferencing Node named `{node_name}`"
+            )));
+        };
+        let now = sh.now(s);
+        if on {
+            s.power_on(
+                id,
+                now.saturating_add(super::clock::dur_ms(sh.opts.sync_delay)),
+            )
+        } else {
+            s.power_off(id, now)
+        }
+    })
+}
+
+async fn sim_power(State(sh): St, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The request body is not valid JSON.",
+        );
+    };
+    let (Some(node), Some(on)) = (
+        v.get("node").and_then(Value::as_str),
+        v.get("on").and_then(Value::as_bool),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Give `node` (a name) and `on` (true or false).",
+        );
+    };
+    match set_power(&sh, node, on) {
+        Ok(()) => json_response(StatusCode::OK, json!({ "node": node, "on": on })),
+        Err(PexipSimError::Refused(m)) => error(StatusCode::NOT_FOUND, m),
+        Err(e) => internal(e),
+    }
+}
+
 /// Status objects of `kind` at simulated `now`.
 fn status_objects(
     sh: &Shared,
@@ -760,12 +868,9 @@ fn status_objects(
             for (id, vm) in &vms {
                 let row = s.node(*id)?;
                 let uploaded = row.as_ref().and_then(|r| r.uploaded_at);
-                let synced_at = uploaded.map(|u| u + super::clock::dur_ms(sh.opts.sync_delay));
-                let (sync, last) = match (uploaded, synced_at) {
-                    (None, _) | (_, None) => ("UNKNOWN", Value::Null),
-                    (Some(_), Some(at)) if now >= at => ("SYNCED", json!(iso(now))),
-                    (Some(_), Some(_)) => ("SYNCING", Value::Null),
-                };
+                let service = service(sh, s, *id, now)?;
+                let sync = service.sync;
+                let last = service.last_contact.map_or(Value::Null, |t| json!(iso(t)));
                 let mine: Vec<_> = active.iter().filter(|c| c.node_id == *id).collect();
                 let participants: i64 = mine.iter().map(|c| c.participants).sum();
                 let location_name = vm
@@ -787,7 +892,7 @@ fn status_objects(
                     "sync_status": sync,
                     "last_updated": last,
                     "last_attempted_contact": last,
-                    "boot_time": synced_at.filter(|at| now >= *at).map(iso),
+                    "boot_time": service.boot_time.map(iso),
                     "deploy_status": if uploaded.is_some() { "DEPLOYED" } else { "NOT_DEPLOYED" },
                     "upgrade_status": "IDLE",
                     "version": "30.0.0.59565",
@@ -1009,11 +1114,14 @@ pub(crate) async fn sim_conference(State(sh): St, body: Bytes) -> Response {
             )));
         }
         let now = sh.now(s);
-        let synced = s
-            .node(id)?
-            .and_then(|r| r.uploaded_at)
-            .is_some_and(|u| now >= u + super::clock::dur_ms(sh.opts.sync_delay));
-        if !synced {
+        let service = service(&sh, s, id, now)?;
+        if service.off {
+            return Ok(Err(error(
+                StatusCode::CONFLICT,
+                format!("`{node_name}` is stopped"),
+            )));
+        }
+        if service.sync != "SYNCED" {
             return Ok(Err(error(
                 StatusCode::CONFLICT,
                 format!("`{node_name}` is not in service yet"),

@@ -10,6 +10,10 @@
 //!   has no administrator interface. `auto_bootstrap: true` completes it at start.
 //! - `POST /_sim/conferences` — `{"node": NAME, "name": CONF, "participants": N,
 //!   "duration_seconds": S}` puts a conference on a node; it ends `S` simulated seconds later.
+//! - `POST /_sim/power` — `{"node": NAME, "on": false}`: the node's VM stops (its conferences
+//!   end, the Management Node loses contact with it); `"on": true`: it starts and is back in
+//!   service (`SYNCED`) `sync_delay` later. The OCI simulator does not tell this one when an
+//!   instance stops or starts: whoever drives both (`--sim` runs) says so here.
 //! - `POST /_sim/advance` — `{"seconds": S}` moves the simulated clock forward.
 //! - `POST /_sim/faults` — `{"statuses": [503, 503]}`: the next API calls (after auth) answer
 //!   these statuses, one each, before normal service resumes.
@@ -388,6 +392,15 @@ impl PexipSim {
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
             .unwrap_or_else(|| status.to_string());
         Err(PexipSimError::Refused(message))
+    }
+
+    /// The VM of node `node` stops (`on: false`: its conferences end and its participants
+    /// are disconnected; the Management Node loses contact with it) or starts (`on: true`:
+    /// it reports `SYNCING` until it has booted and synced, `sync_delay` later). The OCI
+    /// simulator's instances do not tell this simulator: the caller that stops or starts an
+    /// instance says so here. Refused for a node the Management Node does not know.
+    pub fn set_node_power(&self, node: &str, on: bool) -> Result<(), PexipSimError> {
+        api::set_power(&self.shared, node, on)
     }
 
     /// A handle that stops this simulator.

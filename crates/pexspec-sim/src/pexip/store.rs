@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS nodes (
 CREATE TABLE IF NOT EXISTS conferences (
     id INTEGER PRIMARY KEY AUTOINCREMENT, node_id INTEGER NOT NULL, name TEXT NOT NULL,
     participants INTEGER NOT NULL, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS node_power (
+    node_id INTEGER PRIMARY KEY, off_at INTEGER NOT NULL, back_at INTEGER);
 ";
 
 fn db_err(e: rusqlite::Error) -> PexipSimError {
@@ -54,6 +56,16 @@ pub(crate) struct NodeRow {
     pub(crate) key_pem: String,
     pub(crate) uploaded_at: Option<i64>,
     pub(crate) port: Option<u16>,
+}
+
+/// The power history of a node whose VM was stopped: when it went off and, once started
+/// again, when it is back in service (synced). No row: never stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PowerRow {
+    /// When the VM stopped (the node's last contact with the Management Node).
+    pub(crate) off_at: i64,
+    /// When the restarted VM has booted and synced; `None` while it is off.
+    pub(crate) back_at: Option<i64>,
 }
 
 /// A simulated conference on a node.
@@ -256,7 +268,67 @@ impl Store<'_> {
             .execute("DELETE FROM nodes WHERE id = ?1", [id])
             .map_err(db_err)?;
         self.conn
+            .execute("DELETE FROM node_power WHERE node_id = ?1", [id])
+            .map_err(db_err)?;
+        self.conn
             .execute("DELETE FROM conferences WHERE node_id = ?1", [id])
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    pub(crate) fn power(&self, id: i64) -> Result<Option<PowerRow>, PexipSimError> {
+        self.conn
+            .query_row(
+                "SELECT off_at, back_at FROM node_power WHERE node_id = ?1",
+                [id],
+                |r| {
+                    Ok(PowerRow {
+                        off_at: r.get(0)?,
+                        back_at: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// The node's VM stops at `now`: the conferences on it end (their participants are
+    /// disconnected). One transaction; a node already off is left as it is.
+    pub(crate) fn power_off(&self, id: i64, now: i64) -> Result<(), PexipSimError> {
+        let tx = self.conn.unchecked_transaction().map_err(db_err)?;
+        let off = tx
+            .query_row(
+                "SELECT 1 FROM node_power WHERE node_id = ?1 AND back_at IS NULL",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db_err)?
+            .is_some();
+        if !off {
+            tx.execute(
+                "INSERT INTO node_power (node_id, off_at, back_at) VALUES (?1, ?2, NULL)
+                 ON CONFLICT(node_id) DO UPDATE SET off_at = excluded.off_at, back_at = NULL",
+                params![id, now],
+            )
+            .map_err(db_err)?;
+            tx.execute(
+                "UPDATE conferences SET ends_at = ?2 WHERE node_id = ?1 AND ends_at > ?2",
+                params![id, now],
+            )
+            .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// The node's VM starts: it is back in service at `back_at`. A node that is not off is
+    /// left as it is.
+    pub(crate) fn power_on(&self, id: i64, back_at: i64) -> Result<(), PexipSimError> {
+        self.conn
+            .execute(
+                "UPDATE node_power SET back_at = ?2 WHERE node_id = ?1 AND back_at IS NULL",
+                params![id, back_at],
+            )
             .map(|_| ())
             .map_err(db_err)
     }
