@@ -88,6 +88,10 @@ pub enum Command {
         after_help = "Exit codes: 0 destroyed (or nothing to do), 1 a step failed, 2 usage or unreadable input."
     )]
     Destroy(ApplyArgs),
+    /// Stop, start or remove one Conferencing Node, as the guide's maintenance chapter does
+    /// by hand: maintenance mode first, and no conference cut short unless `--force`.
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Remove the lock of a run that died (after showing who holds it and asking).
     ForceUnlock(ForceUnlockArgs),
     /// Print the resource dependency graph of a spec (Graphviz DOT or Mermaid).
@@ -233,6 +237,82 @@ pub enum Walk {
     TerraformLike,
 }
 
+/// `pexspec node` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Take a Conferencing Node out of service: maintenance mode on (no new conferences),
+    /// wait for its conferences to end, stop its instance.
+    #[command(
+        after_help = "Exit codes: 0 stopped (or already stopped), 1 a step failed or the conferences outlasted --timeout, 2 usage or unreadable input."
+    )]
+    Stop(NodeStopArgs),
+    /// Bring a stopped Conferencing Node back: start its instance, wait until it has synced
+    /// with the Management Node, clear maintenance mode.
+    #[command(
+        after_help = "Exit codes: 0 in service (or already), 1 a step failed or the node did not sync within --timeout, 2 usage or unreadable input."
+    )]
+    Start(NodeArgs),
+    /// Remove a Conferencing Node for good: maintenance mode on, wait for its conferences to
+    /// end, delete it on the Management Node, terminate its instance. Remove it from the spec
+    /// afterwards, or the next apply creates it again.
+    #[command(
+        after_help = "Exit codes: 0 removed (or already gone), 1 a step failed or the conferences outlasted --timeout, 2 usage, unreadable input or no confirmation."
+    )]
+    Remove(NodeRemoveArgs),
+}
+
+/// What every `pexspec node` subcommand takes.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The spec the node belongs to.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// The Conferencing Node's name (its `name:` under `conferencing_nodes`).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The longest each wait may take (conferences to end, the instance to stop or start,
+    /// the node to sync): `90s`, `30m`, `2h`, `1h30m`. With `--sim`, simulated time.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::node::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Run against the built-in simulators instead of OCI (the state `apply --sim` built).
+    #[arg(long)]
+    pub sim: bool,
+    /// Simulated seconds per real second with `--sim`.
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    pub sim_speed: f64,
+    /// Take the lock in OCI Object Storage (`oci://BUCKET/OBJECT`), as `apply --lock` does,
+    /// instead of the local lock file `.pexspec/lock`.
+    #[arg(long, value_name = "URL")]
+    pub lock: Option<String>,
+}
+
+/// Options of `pexspec node stop`.
+#[derive(Debug, Args)]
+pub struct NodeStopArgs {
+    /// The spec, the node and the waits.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Do not wait for the conferences on the node: stop it now (a hard power-off); their
+    /// participants are disconnected.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `pexspec node remove`.
+#[derive(Debug, Args)]
+pub struct NodeRemoveArgs {
+    /// The spec, the node and the waits.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Do not wait for the conferences on the node: remove it now; their participants are
+    /// disconnected.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
 /// Options of `pexspec force-unlock`.
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
@@ -309,6 +389,7 @@ pub(crate) fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, term:
         Command::Plan(args) => plan::run(&args, color, out, err),
         Command::Apply(args) => apply::run(&args, apply::Mode::Apply, color, term, out, err),
         Command::Destroy(args) => apply::run(&args, apply::Mode::Destroy, color, term, out, err),
+        Command::Node(command) => crate::node::run(&command, color, term, err),
         Command::ForceUnlock(args) => apply::force_unlock(&args, color, term, err),
         Command::Graph(args) => plan::graph(&args, color, out, err),
         Command::Schema => {
