@@ -56,6 +56,7 @@ impl InMemoryProvider {
             resources: cloud.stacks.get(&scope.stack).cloned().unwrap_or_default(),
             pending: Default::default(),
             lookups: cloud.lookups.clone(),
+            lost_outputs: Default::default(),
         }
     }
 

@@ -80,6 +80,13 @@ pub struct ObservedState {
     /// (e.g. a Conferencing Node image replicated to a region by other means) → id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lookups: BTreeMap<String, String>,
+    /// Resources that exist but whose one-time output is lost: the Conferencing Node
+    /// configuration file a `worker_vm` create returns once, gone with the journal before
+    /// it was uploaded. What needs it cannot be done with what exists, so the plan
+    /// replaces them ([`crate::plan`]): the node is registered again and the new file
+    /// uploaded. Filled by the caller from what it kept (the CLI asks the journal).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub lost_outputs: BTreeSet<Address>,
 }
 
 impl ObservedState {
@@ -113,6 +120,7 @@ impl ObservedState {
         self.resources.extend(other.resources);
         self.pending.extend(other.pending);
         self.lookups.extend(other.lookups);
+        self.lost_outputs.extend(other.lost_outputs);
     }
 
     /// The value of a reference, if the referred resource was observed and has the field.
@@ -120,8 +128,8 @@ impl ObservedState {
         self.resources.get(&r.address)?.field(&r.field)
     }
 
-    /// A digest of what was observed (addresses, ids, etags, pending, look-ups, and the
-    /// fields of resources without an etag): `apply plan.json` refuses a plan whose
+    /// A digest of what was observed (addresses, ids, etags, pending, look-ups, lost
+    /// outputs, and the fields of resources without an etag): `apply plan.json` refuses a plan whose
     /// observed state has moved since. A resource's etag changes with its fields, so the
     /// fields are hashed only where the API gives no etag (the Pexip objects).
     pub fn fingerprint(&self) -> String {
@@ -146,6 +154,11 @@ impl ObservedState {
         }
         for address in &self.pending {
             hash.update(b"pending ");
+            hash.update(address.to_string().as_bytes());
+            hash.update([b'\n']);
+        }
+        for address in &self.lost_outputs {
+            hash.update(b"lost ");
             hash.update(address.to_string().as_bytes());
             hash.update([b'\n']);
         }

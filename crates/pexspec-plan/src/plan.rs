@@ -389,11 +389,25 @@ fn diff_existing(
 
 type Reason = Cow<'static, str>;
 
+/// Why a resource whose one-time output is lost ([`ObservedState::lost_outputs`]) is
+/// replaced.
+fn lost_output_reason(kind: Kind) -> Reason {
+    Reason::Borrowed(match kind {
+        Kind::WorkerVm => {
+            "its configuration file was lost before it was uploaded: the node is registered again and the new file uploaded"
+        }
+        _ => "the output its create returned once was lost: it is created again",
+    })
+}
+
 /// Plans `graph` against `observed`: pure and deterministic.
 ///
 /// Every resource of the graph gets a change, in topological order: `create` if it was not
 /// observed; `replace` if a field it cannot change in place differs, or something it is
-/// replaced with is created or replaced; `update` if other fields differ; `noop` otherwise.
+/// replaced with is created or replaced, or its one-time output is lost
+/// ([`ObservedState::lost_outputs`]: a `worker_vm` whose configuration file is gone is
+/// registered again, and what is replaced with it follows); `update` if other fields differ;
+/// `noop` otherwise.
 /// Observed resources of the stack whose address the graph does not have are deleted,
 /// dependents first.
 pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
@@ -425,6 +439,13 @@ pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
             ),
             Some(obs) => {
                 let (action, reason, diff) = diff_existing(node, obs, &index);
+                // Replaced anyway (its instance is), the reason that came first stays.
+                let lost = observed.lost_outputs.contains(address) && action != Action::Replace;
+                let (action, reason) = if lost {
+                    (Action::Replace, lost_output_reason(node.kind()))
+                } else {
+                    (action, reason)
+                };
                 (action, reason, diff, Some(obs.id.clone()), false)
             }
         };
