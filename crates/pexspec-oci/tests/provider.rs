@@ -704,6 +704,47 @@ async fn quickstart_life_cycle() {
     life_cycle(&spec("quickstart.yaml")).await;
 }
 
+/// A stack destroyed and applied again within OCI's 24 hours: the retry tokens of the first
+/// creates are spent (what they made is deleted, or deleted and purged), so the creates go
+/// on to the tokens' next generations instead of getting the deleted resources back; and a
+/// create sent again after that (a crash) still returns the resource it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroyed_stack_is_applied_again() {
+    let h = life_cycle(&spec("quickstart.yaml")).await;
+    let compartment = Address::singleton(Kind::Compartment);
+    let mut ids = BTreeSet::new();
+    // The second time the deleted compartment is still listed; the third, it is purged.
+    for linger in [Duration::ZERO, Duration::from_secs(2 * 3600)] {
+        h.sim.clock().advance(linger);
+        let again = h.apply().await;
+        assert!(again.changes.iter().all(|c| c.action == Action::Create));
+        let state = h.observe().await;
+        assert_eq!(state.len(), oci_nodes(&h.graph).len());
+        assert_noop(&h.oci_plan(&state));
+        let made = state.get(&compartment).unwrap();
+        assert_eq!(made.state.as_deref(), Some("ACTIVE"));
+        assert!(ids.insert(made.id.clone()), "the same compartment twice");
+
+        let node = h.graph.get(&compartment).unwrap();
+        let desired = resolve_for_apply(&node.desired(), &state, &compartment).unwrap();
+        let token = retry_token(h.stack(), &compartment, &desired);
+        let resent = h
+            .provider
+            .create(&CreateRequest {
+                stack: h.stack(),
+                address: &compartment,
+                region: None,
+                desired: &desired,
+                retry_token: &token,
+                input: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(resent.observed.id, made.id, "a crash made a second one");
+        h.destroy().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zurich_frankfurt_life_cycle() {
     life_cycle(&spec("zurich-frankfurt.yaml")).await;

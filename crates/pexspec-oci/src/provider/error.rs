@@ -10,6 +10,18 @@ use crate::error::{ErrorClass, OciError};
 pub(crate) fn convert(address: Option<&Address>, e: OciError) -> ProviderError {
     let address = address.map_or_else(|| "observe".to_owned(), ToString::to_string);
     let message = e.to_string();
+    // A spent retry token is final for that token (the SDKs do not retry it): the create
+    // walks to the token's next generation instead (`create_one`).
+    if let OciError::Service(s) = &e
+        && s.status == 409
+        && s.code == super::mutate::INVALIDATED_RETRY_TOKEN
+    {
+        return ProviderError::Provider {
+            status: s.status,
+            code: s.code.clone(),
+            message,
+        };
+    }
     match e.class() {
         ErrorClass::Config => ProviderError::Config { message },
         ErrorClass::UserInput => ProviderError::Invalid { address, message },

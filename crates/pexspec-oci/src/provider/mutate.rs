@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pexspec_graph::{Address, Kind};
-use pexspec_plan::{CreateRequest, Created, DeleteRequest, Observed, ProviderError, UpdateRequest};
+use pexspec_plan::{
+    CreateRequest, Created, DeleteRequest, GetRequest, Observed, ProviderError, UpdateRequest,
+};
 use serde_json::Value;
 
 use super::error::{convert, invalid, malformed};
@@ -27,6 +29,24 @@ fn token_for_placement(token: &str, attempt: usize, placement: &str) -> String {
         return token.to_owned();
     }
     retry_token("placement", token, placement.as_bytes())
+}
+
+/// The error code of a retry token whose resource was deleted and purged.
+pub(crate) const INVALIDATED_RETRY_TOKEN: &str = "InvalidatedRetryToken";
+
+/// How many spent generations of a retry token a create walks past (one per destroy and
+/// apply again within OCI's 24 hours).
+const MAX_TOKEN_GENERATIONS: u32 = 64;
+
+/// Whether a create answered with a resource in this state hit a spent token: the resource
+/// the token made is deleted, or on its way out.
+fn spent(state: Option<&str>) -> bool {
+    state.is_some_and(|s| {
+        matches!(
+            s.to_ascii_uppercase().as_str(),
+            "TERMINATED" | "TERMINATING" | "DELETED" | "DELETING" | "DETACHED" | "DETACHING"
+        )
+    })
 }
 
 /// The freeform tags of a create.
@@ -53,7 +73,64 @@ impl OciProvider {
     // -----------------------------------------------------------------------------------------
     // Create
 
+    /// Creates, walking past spent retry tokens. For 24 hours OCI answers a token it has
+    /// seen with the resource that token created, even deleted since, until it is purged;
+    /// then with `409 InvalidatedRetryToken`. Either answer means the token is spent: this
+    /// create is a new intent (the stack was destroyed and is applied again), so it is sent
+    /// again with the token's next generation, derived from it (after a 409, only if no
+    /// resource of the address lives). The walk is deterministic: after a crash the same
+    /// walk ends at the same token, whose resource OCI returns instead of making a second
+    /// one.
     pub(crate) async fn create_one(
+        &self,
+        request: CreateRequest<'_>,
+    ) -> Result<Created, ProviderError> {
+        let mut token = request.retry_token.to_owned();
+        for generation in 1..=MAX_TOKEN_GENERATIONS {
+            let attempt = CreateRequest {
+                retry_token: &token,
+                ..request
+            };
+            match self.create_with_token(attempt).await {
+                Ok(c) if spent(c.observed.state.as_deref()) => {}
+                Err(ProviderError::Provider {
+                    status: 409, code, ..
+                }) if code == INVALIDATED_RETRY_TOKEN => {
+                    // OCI says the same for a token sent with another body: go on only if
+                    // nothing of this address lives.
+                    let get = GetRequest {
+                        stack: request.stack,
+                        address: request.address,
+                        region: request.region,
+                        id: None,
+                    };
+                    if let Some(o) = self.get_one(get).await? {
+                        return Ok(Created {
+                            observed: o,
+                            output: None,
+                        });
+                    }
+                }
+                other => return other,
+            }
+            token = retry_token(
+                "generation",
+                request.retry_token,
+                generation.to_string().as_bytes(),
+            );
+        }
+        Err(ProviderError::Provider {
+            status: 409,
+            code: INVALIDATED_RETRY_TOKEN.into(),
+            message: format!(
+                "`{}`: the last {MAX_TOKEN_GENERATIONS} generations of its retry token all made resources that are gone since",
+                request.address
+            ),
+        })
+    }
+
+    /// One create with the request's retry token.
+    async fn create_with_token(
         &self,
         request: CreateRequest<'_>,
     ) -> Result<Created, ProviderError> {
