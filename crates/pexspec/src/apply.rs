@@ -382,7 +382,12 @@ async fn execute(
     let state_dir = prepared.spec_dir.join(".pexspec");
     let lock =
         match crate::lock::acquire(args.lock.as_deref(), &state_dir, &world, mode.verb()).await {
-            Ok(lock) => lock,
+            Ok(lock) => {
+                if let Some(note) = lock.note() {
+                    let _ = writeln!(err, "note: {note}");
+                }
+                lock
+            }
             Err(message) => {
                 let _ = writeln!(err, "error: {message}");
                 finish(world, false).await;

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use pexspec_journal::{
     Holder, LocalLock, LockError, LockStatus, OciLock, OciLockUrl, OciObjectStore, format_age,
@@ -13,7 +14,12 @@ use crate::world::World;
 use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Terminal};
 
 /// A lock held for the length of a run.
-pub(crate) enum Held {
+pub(crate) struct Held {
+    lock: Lock,
+    note: Option<String>,
+}
+
+enum Lock {
     /// `.pexspec/lock`.
     Local(LocalLock),
     /// An Object Storage object.
@@ -23,14 +29,27 @@ pub(crate) enum Held {
 impl Held {
     /// Releases the lock.
     pub async fn release(self) -> Result<(), String> {
-        match self {
-            Held::Local(lock) => lock.release().map_err(|e| e.to_string()),
-            Held::Oci(lock) => lock.release().await.map_err(|e| e.to_string()),
+        match self.lock {
+            Lock::Local(lock) => lock.release().map_err(|e| e.to_string()),
+            Lock::Oci(lock) => lock.release().await.map_err(|e| e.to_string()),
         }
+    }
+
+    /// What the user should know about how the lock was taken: that it was taken over from
+    /// a dead run.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 }
 
 /// Takes the lock for `command`: the Object Storage one if `url` is given, else the file.
+///
+/// A local lock whose holder ran on this host and whose process is gone (a run killed, a
+/// machine that crashed) is taken over, with a note ([`Held::note`]): the journal makes the
+/// next run safe whatever the dead one was doing, and nothing else can release it. Only one
+/// of several runs that find it stale at once takes it over (see [`take_over`]). A lock of
+/// another host, or in Object Storage, is never taken over: whether its holder lives cannot
+/// be told from here.
 pub(crate) async fn acquire(
     url: Option<&str>,
     state_dir: &Path,
@@ -45,18 +64,98 @@ pub(crate) async fn acquire(
         other => other.to_string(),
     };
     match url {
-        None => LocalLock::acquire(state_dir, &holder)
-            .map(Held::Local)
-            .map_err(refused),
+        None => match LocalLock::acquire(state_dir, &holder) {
+            Ok(lock) => Ok(Held {
+                lock: Lock::Local(lock),
+                note: None,
+            }),
+            Err(LockError::Held(status)) if status.stale => {
+                let dead = status.holder.clone();
+                match take_over(state_dir, &dead, &holder) {
+                    Ok(lock) => Ok(Held {
+                        lock: Lock::Local(lock),
+                        note: Some(format!(
+                            "took over the lock of a run that is gone: it was {}",
+                            describe(&status)
+                        )),
+                    }),
+                    Err(e) => Err(refused(e)),
+                }
+            }
+            Err(e) => Err(refused(e)),
+        },
         Some(url) => {
             let url = OciLockUrl::parse(url).map_err(|e| e.to_string())?;
             let (store, object) = OciObjectStore::for_url(world.oci_client.clone(), &url);
             OciLock::acquire(store, &object, &holder)
                 .await
-                .map(Held::Oci)
+                .map(|lock| Held {
+                    lock: Lock::Oci(lock),
+                    note: None,
+                })
                 .map_err(refused)
         }
     }
+}
+
+/// The file that makes a takeover exclusive, beside the lock.
+const TAKEOVER_FILE: &str = "lock.takeover";
+
+/// A takeover guard older than this was left by a run that died while taking over (which
+/// lasts milliseconds): it is removed.
+const TAKEOVER_STALE: Duration = Duration::from_secs(60);
+
+/// Removes the lock of `dead` and takes it for `holder`, under an exclusive guard file so
+/// that of several runs that found the same stale lock, one removes it and takes it; the
+/// others find the winner's live lock and are refused. The lock is removed only if it still
+/// names `dead` once the guard is held.
+fn take_over(state_dir: &Path, dead: &Holder, holder: &Holder) -> Result<LocalLock, LockError> {
+    let guard = state_dir.join(TAKEOVER_FILE);
+    let io = |action: &'static str| {
+        let path = guard.clone();
+        move |source| LockError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&guard);
+    let mut file = match created {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let age = std::fs::metadata(&guard)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok());
+            if age.is_some_and(|a| a > TAKEOVER_STALE) {
+                let _ = std::fs::remove_file(&guard);
+            }
+            // Another run is taking it over (or just did): see who holds it now.
+            return match LocalLock::inspect(state_dir)? {
+                Some(status) => Err(LockError::Held(Box::new(status))),
+                None => LocalLock::acquire(state_dir, holder),
+            };
+        }
+        Err(e) => return Err(io("create")(e)),
+    };
+    let _ = writeln!(file, "{}", holder.pid);
+    drop(file);
+    let taken = (|| {
+        match LocalLock::inspect(state_dir)? {
+            Some(status) if status.holder == *dead && status.stale => {
+                LocalLock::force_unlock(state_dir)?;
+            }
+            Some(status) => return Err(LockError::Held(Box::new(status))),
+            None => {}
+        }
+        LocalLock::acquire(state_dir, holder)
+    })();
+    // A guard left behind only delays the next takeover (see `TAKEOVER_STALE`).
+    let _ = std::fs::remove_file(&guard);
+    taken
 }
 
 fn describe(status: &LockStatus) -> String {
