@@ -440,6 +440,9 @@ async fn locked(
         finish(world, false).await;
         return EXIT_FAILURE;
     }
+    if mode == Mode::Apply {
+        crate::lost::mark(&journal, graph, &mut observed, err);
+    }
     let fresh = match mode {
         Mode::Apply => pexspec_plan::plan(graph, &observed),
         Mode::Destroy => pexspec_plan::destroy(graph, &observed),

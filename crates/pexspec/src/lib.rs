@@ -11,6 +11,7 @@ mod cli;
 mod fsutil;
 mod lint;
 mod lock;
+mod lost;
 mod node;
 mod plan;
 mod progress;

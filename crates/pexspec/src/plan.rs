@@ -74,7 +74,8 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
         Err(code) => return code,
     };
     let plan = runtime.block_on(async {
-        let (world, observed) = crate::apply::connect(&prepared, &target, err).await?;
+        let (world, mut observed) = crate::apply::connect(&prepared, &target, err).await?;
+        crate::lost::mark_in(&prepared, &mut observed, err);
         let mut plan = pexspec_plan::plan(&prepared.graph, &observed);
         plan.source = Some(crate::apply::source_of(&prepared, args.sim));
         if let Some(sim) = world.sim {
