@@ -21,7 +21,7 @@ use crate::endpoints::{Endpoints, Service};
 use crate::error::{OciError, ServiceError};
 use crate::models::OciResource;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::retry::{RetryCounts, RetryPolicy, RetryStats, parse_retry_after};
 use crate::signer::{BodySigning, Signer};
 
 /// Upper bound on pages followed by one list call (OCI pages hold up to 1000 items).
@@ -74,6 +74,7 @@ struct Inner {
     options: ClientOptions,
     rng: Mutex<StdRng>,
     limiters: Mutex<BTreeMap<(Service, String), Arc<RateLimiter>>>,
+    retries: RetryStats,
 }
 
 /// The typed OCI client. Cheap to clone; clones share the connection pool and the rate limits.
@@ -269,6 +270,7 @@ impl OciClient {
                 options,
                 rng: Mutex::new(rng),
                 limiters: Mutex::new(BTreeMap::new()),
+                retries: RetryStats::default(),
             }),
             region: region.to_string(),
         })
@@ -305,6 +307,11 @@ impl OciClient {
     /// The clock the client waits with.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.options.clock
+    }
+
+    /// The retries this client and its clones made so far, by cause (429, 5xx, other).
+    pub fn retry_counts(&self) -> RetryCounts {
+        self.inner.retries.counts()
     }
 
     /// The current adaptive rate (requests per second) for `service` in this client's region.
@@ -408,6 +415,7 @@ impl OciClient {
                     {
                         return Err(err);
                     }
+                    self.inner.retries.record(&err);
                     clock.sleep(delay).await;
                     attempt += 1;
                 }

@@ -42,7 +42,7 @@ pub use progress::{
     NoProgress, TransferProgress, UploadPhase, UploadProgress, WorkRequestProgress,
 };
 pub use ratelimit::{RateLimitConfig, RateLimiter};
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::{RetryCounts, RetryPolicy, RetryStats, parse_retry_after};
 pub use signer::{
     BodySigning, Signer, authorization_header, content_sha256, headers_to_sign, host_of,
     prepare_headers, request_target, signing_string,

@@ -2,7 +2,10 @@
 //! long to wait (exponential backoff with full jitter, or the service's `Retry-After`), and
 //! when to give up (attempts and total time), like the official SDKs' default strategy.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
+
+use crate::error::OciError;
 
 /// How the client retries retryable failures.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +62,56 @@ impl RetryPolicy {
     }
 }
 
+/// The retries a client made, by cause, shared by every clone of one [`crate::OciClient`]
+/// (read them with [`crate::OciClient::retry_counts`]). A retry is counted when the client
+/// decides to send a call again, not when it gives up.
+#[derive(Debug, Default)]
+pub struct RetryStats {
+    throttled: AtomicU64,
+    server_errors: AtomicU64,
+    other: AtomicU64,
+}
+
+/// A snapshot of [`RetryStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryCounts {
+    /// Calls sent again after `429 TooManyRequests`.
+    pub throttled: u64,
+    /// Calls sent again after a 5xx answer.
+    pub server_errors: u64,
+    /// Calls sent again after anything else retryable: a `409` conflict of state, a network
+    /// error or a timeout.
+    pub other: u64,
+}
+
+impl RetryCounts {
+    /// Every retry.
+    pub fn total(&self) -> u64 {
+        self.throttled + self.server_errors + self.other
+    }
+}
+
+impl RetryStats {
+    /// Counts one retry after `error`.
+    pub fn record(&self, error: &OciError) {
+        let counter = match error.status() {
+            Some(429) => &self.throttled,
+            Some(500..=599) => &self.server_errors,
+            _ => &self.other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> RetryCounts {
+        RetryCounts {
+            throttled: self.throttled.load(Ordering::Relaxed),
+            server_errors: self.server_errors.load(Ordering::Relaxed),
+            other: self.other.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Parses a `Retry-After` value: delay seconds, or an HTTP date (relative to `now`).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
@@ -94,6 +147,40 @@ mod tests {
         assert_eq!(p.backoff(3, 0.5), Duration::from_secs(2));
         assert!(p.backoff(3, 0.999) < Duration::from_secs(4));
         assert_eq!(p.backoff(3, f64::NAN), Duration::ZERO);
+    }
+
+    #[test]
+    fn retries_are_counted_by_cause() {
+        let service = |status: u16| {
+            OciError::Service(crate::error::ServiceError {
+                operation: "ListVcns",
+                status,
+                code: String::new(),
+                message: String::new(),
+                opc_request_id: String::new(),
+                retry_after: None,
+            })
+        };
+        let stats = RetryStats::default();
+        stats.record(&service(429));
+        stats.record(&service(429));
+        stats.record(&service(500));
+        stats.record(&service(503));
+        stats.record(&service(409));
+        stats.record(&OciError::Network {
+            operation: "ListVcns",
+            message: "reset".into(),
+        });
+        let counts = stats.counts();
+        assert_eq!(
+            counts,
+            RetryCounts {
+                throttled: 2,
+                server_errors: 2,
+                other: 2
+            }
+        );
+        assert_eq!(counts.total(), 6);
     }
 
     #[test]
