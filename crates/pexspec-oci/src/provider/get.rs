@@ -181,13 +181,25 @@ impl OciProvider {
                     return Ok(None);
                 };
                 let vnic = self.instance_vnic(&x, region).await?;
+                // Lists are eventually consistent: a RUNNING instance whose primary VNIC is
+                // not listed yet has no private IP for its dependents (the public IP) to
+                // refer to. It reads as ATTACHING, a state the executor waits through.
+                let state = match state_of(&x) {
+                    Some(s)
+                        if s == "RUNNING"
+                            && vnic.as_ref().is_none_or(|v| v.private_ip_id.is_none()) =>
+                    {
+                        Some("ATTACHING".to_owned())
+                    }
+                    other => other,
+                };
                 Ok(Some(observed(
                     address,
                     &x.id,
                     r,
                     fields::instance(&x, vnic.as_ref()),
                     x.etag.as_deref(),
-                    state_of(&x),
+                    state,
                 )))
             }
             other => Err(ProviderError::Internal {
