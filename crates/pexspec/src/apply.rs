@@ -379,6 +379,9 @@ async fn execute(
         Ok(w) => w,
         Err(code) => return code,
     };
+    if args.debug {
+        crate::progress::debug_world(&world, err);
+    }
     let state_dir = prepared.spec_dir.join(".pexspec");
     let lock =
         match crate::lock::acquire(args.lock.as_deref(), &state_dir, &world, mode.verb()).await {
@@ -479,6 +482,9 @@ async fn locked(
         finish(world, false).await;
         return EXIT_USAGE;
     }
+    if args.debug {
+        crate::progress::debug_plan(&plan, graph, err);
+    }
     let before = world.sim.as_ref().map(|s| s.calls());
     if plan.is_empty() && !plan.changes.iter().any(|c| c.pending) {
         if !json && mode == Mode::Destroy {
@@ -550,7 +556,10 @@ async fn locked(
     let style = style(args, term);
     let verb = mode.verb();
     let report = {
-        let mut progress = Progress::new(style, verb, out, err).with_hook(hook);
+        let mut progress = Progress::new(style, verb, out, err)
+            .with_hook(hook)
+            .with_retries(Box::new(|| world.retries()))
+            .with_debug(args.debug);
         Executor::new(&plan, graph, &observed, &world.providers)
             .options(options)
             .journal(&run)
@@ -580,7 +589,7 @@ async fn locked(
         let _ = writeln!(err, "warning: the journal: {e}");
     }
     if style != Style::Json {
-        crate::progress::summary(&report, verb, err);
+        crate::progress::summary(&report, verb, &world.retries(), err);
     }
     if let (Some(sim), Some(before)) = (&world.sim, &before) {
         show_sim_calls(&sim.calls().since(before), json, out, err);

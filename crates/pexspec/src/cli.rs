@@ -25,6 +25,10 @@ pub struct Cli {
     /// When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Print debug diagnostics to standard error: the resolved configuration, the plan's
+    /// changes with their desired states, every event of a run. Secrets show as references.
+    #[arg(long, global = true)]
+    pub debug: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -156,6 +160,9 @@ pub struct LintArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Set from the global `--debug`.
+    #[arg(skip)]
+    pub debug: bool,
 }
 
 /// Options of `pexspec plan`.
@@ -183,6 +190,9 @@ pub struct PlanArgs {
     /// book's simulator page describes.
     #[arg(long, value_name = "FILE", requires = "sim")]
     pub sim_faults: Option<PathBuf>,
+    /// Set from the global `--debug`.
+    #[arg(skip)]
+    pub debug: bool,
 }
 
 /// Options of `pexspec apply` and `pexspec destroy`.
@@ -226,6 +236,9 @@ pub struct ApplyArgs {
     /// saves (bench/apply.py).
     #[arg(long, value_enum, default_value_t = Walk::CriticalPath, hide = true)]
     pub walk: Walk,
+    /// Set from the global `--debug`.
+    #[arg(skip)]
+    pub debug: bool,
 }
 
 /// How the executor walks the graph.
@@ -384,11 +397,18 @@ pub enum LintFormat {
 
 pub(crate) fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, term: Terminal) -> u8 {
     let color = cli.color.enabled(term);
+    let debug = cli.debug;
     match cli.command {
-        Command::Lint(args) => lint::run(&args, color, out, err),
-        Command::Plan(args) => plan::run(&args, color, out, err),
-        Command::Apply(args) => apply::run(&args, apply::Mode::Apply, color, term, out, err),
-        Command::Destroy(args) => apply::run(&args, apply::Mode::Destroy, color, term, out, err),
+        Command::Lint(args) => lint::run(&LintArgs { debug, ..args }, color, out, err),
+        Command::Plan(args) => plan::run(&PlanArgs { debug, ..args }, color, out, err),
+        Command::Apply(args) => {
+            let args = ApplyArgs { debug, ..args };
+            apply::run(&args, apply::Mode::Apply, color, term, out, err)
+        }
+        Command::Destroy(args) => {
+            let args = ApplyArgs { debug, ..args };
+            apply::run(&args, apply::Mode::Destroy, color, term, out, err)
+        }
         Command::Node(command) => crate::node::run(&command, color, term, err),
         Command::ForceUnlock(args) => apply::force_unlock(&args, color, term, err),
         Command::Graph(args) => plan::graph(&args, color, out, err),

@@ -61,6 +61,11 @@ pub(crate) fn run(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut d
     for path in &paths {
         match pexspec_spec::load_file(path) {
             Ok(loaded) => {
+                if args.debug {
+                    // The model holds secrets as references (a literal only as "there was
+                    // one"): its Debug form is safe to print.
+                    let _ = writeln!(err, "debug: {}: {:#?}", path.display(), loaded.spec);
+                }
                 let diagnostics = check(&loaded, Mode::Lint);
                 reports.push(FileReport {
                     file: loaded.file,

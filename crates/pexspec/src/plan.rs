@@ -75,6 +75,9 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
     };
     let plan = runtime.block_on(async {
         let (world, mut observed) = crate::apply::connect(&prepared, &target, err).await?;
+        if args.debug {
+            crate::progress::debug_world(&world, err);
+        }
         crate::lost::mark_in(&prepared, &mut observed, err);
         let mut plan = pexspec_plan::plan(&prepared.graph, &observed);
         plan.source = Some(crate::apply::source_of(&prepared, args.sim));
@@ -87,6 +90,9 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    if args.debug {
+        crate::progress::debug_plan(&plan, &prepared.graph, err);
+    }
     if let Some(path) = &args.out
         && let Err(e) = std::fs::write(path, plan.to_json())
     {

@@ -2,7 +2,8 @@
 //! lines otherwise, or one JSON event per line (`--output json`); and the summary at the end.
 //!
 //! The executor never prints: its [`Event`]s come here. No event holds a secret (desired
-//! states only hold references), so every renderer may show all of an event.
+//! states only hold references), so every renderer may show all of an event, and `--debug`
+//! may print each one in full.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,8 +11,10 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pexspec_exec::{Event, EventSink, Outcome, Report};
-use pexspec_graph::Address;
-use pexspec_plan::Action;
+use pexspec_graph::{Address, Graph};
+use pexspec_plan::{Action, Plan};
+
+use crate::world::{Retries, World};
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,12 +30,18 @@ pub(crate) enum Style {
 /// Called with each event before it is shown (the `--sim` wizard hook).
 pub(crate) type Hook<'a> = Box<dyn FnMut(&Event) + 'a>;
 
+/// Reads the retries made beyond the executor's (the world's counters), for the `retries`
+/// event that `--output json` writes before the summary.
+pub(crate) type RetrySource<'a> = Box<dyn Fn() -> Retries + 'a>;
+
 /// An [`EventSink`] that renders.
 pub(crate) struct Progress<'a> {
     style: Style,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
     hook: Option<Hook<'a>>,
+    retries: Option<RetrySource<'a>>,
+    debug: bool,
     live: Option<Live>,
     total: usize,
     done: usize,
@@ -93,6 +102,8 @@ impl<'a> Progress<'a> {
             out,
             err,
             hook: None,
+            retries: None,
+            debug: false,
             live: None,
             total: 0,
             done: 0,
@@ -104,6 +115,29 @@ impl<'a> Progress<'a> {
     pub fn with_hook(mut self, hook: Hook<'a>) -> Self {
         self.hook = Some(hook);
         self
+    }
+
+    /// With `--output json`, writes the `retries` event from `source` before the summary.
+    pub fn with_retries(mut self, source: RetrySource<'a>) -> Self {
+        self.retries = Some(source);
+        self
+    }
+
+    /// `--debug`: also writes every event, in its `Debug` form, to standard error.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    fn debug_event(&mut self, event: &Event) {
+        let line = format!("debug: {event:?}");
+        if let Some(live) = &self.live {
+            live.multi.suspend(|| {
+                let _ = writeln!(self.err, "{line}");
+            });
+        } else {
+            let _ = writeln!(self.err, "{line}");
+        }
     }
 
     fn start_live(&mut self, steps: usize) {
@@ -149,6 +183,15 @@ impl<'a> Progress<'a> {
 
     fn render(&mut self, event: &Event) {
         if self.style == Style::Json {
+            if let (Event::Summary { .. }, Some(source)) = (event, &self.retries) {
+                let retries = RetriesEvent {
+                    event: "retries",
+                    retries: &source(),
+                };
+                if let Ok(text) = serde_json::to_string(&retries) {
+                    let _ = writeln!(self.out, "{text}");
+                }
+            }
             if let Ok(text) = serde_json::to_string(event) {
                 let _ = writeln!(self.out, "{text}");
                 let _ = self.out.flush();
@@ -311,12 +354,26 @@ impl EventSink for Progress<'_> {
         if let Some(hook) = &mut self.hook {
             hook(&event);
         }
+        if self.debug {
+            self.debug_event(&event);
+        }
         self.render(&event);
     }
 }
 
-/// The summary for people: counts, time, the longest chain, and each failure with what to do.
-pub(crate) fn summary(report: &Report, verb: &str, err: &mut dyn Write) {
+/// The JSON line of the retries beyond the executor's: `{"event":"retries","throttled":n,
+/// "server_errors":n,"other":n,"placement":[{"address","from","to","message"}]}`.
+#[derive(serde::Serialize)]
+struct RetriesEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    retries: &'a Retries,
+}
+
+/// The summary for people: counts, time, the longest chain, the retries (the executor's, the
+/// OCI client's by cause, and launches moved for want of capacity), and each failure with
+/// what to do.
+pub(crate) fn summary(report: &Report, verb: &str, retries: &Retries, err: &mut dyn Write) {
     let mut parts = Vec::new();
     for (n, word) in [
         (report.created, "created"),
@@ -348,6 +405,33 @@ pub(crate) fn summary(report: &Report, verb: &str, err: &mut dyn Write) {
         report.calls,
         report.retries
     );
+    if retries.throttled + retries.server_errors + retries.other > 0 {
+        let mut causes = Vec::new();
+        for (n, word) in [
+            (retries.throttled, "throttled (429)"),
+            (retries.server_errors, "server errors (5xx)"),
+            (retries.other, "conflicts or network errors"),
+        ] {
+            if n > 0 {
+                causes.push(format!("{n} {word}"));
+            }
+        }
+        let _ = writeln!(
+            err,
+            "The OCI client sent calls again after {}.",
+            causes.join(", ")
+        );
+    }
+    for p in &retries.placement {
+        let _ = writeln!(
+            err,
+            "{}: out of host capacity in {} ({}); tried {} next.",
+            p.address,
+            p.from,
+            p.message.trim_end_matches('.'),
+            p.to
+        );
+    }
     if !report.critical_path.chain.is_empty() {
         let chain: Vec<String> = report
             .critical_path
@@ -375,6 +459,128 @@ pub(crate) fn summary(report: &Report, verb: &str, err: &mut dyn Write) {
         let _ = writeln!(
             err,
             "\nRun the same command again to finish: steps that were done are not repeated."
+        );
+    }
+}
+
+/// `--debug`: the world a command talks to (providers, their settings, the simulators, the
+/// executor's options), in its `Debug` form, which holds no secret.
+pub(crate) fn debug_world(world: &World, err: &mut dyn Write) {
+    let _ = writeln!(err, "debug: {world:#?}");
+}
+
+/// `--debug`: each change of the plan with its desired state from the graph (secrets are
+/// `{"$secret": "env:NAME"}` references there, never values).
+pub(crate) fn debug_plan(plan: &Plan, graph: &Graph, err: &mut dyn Write) {
+    for change in &plan.changes {
+        let desired = graph
+            .get(&change.address)
+            .map(|n| n.desired().to_string())
+            .unwrap_or_else(|| "(not in the spec)".into());
+        let _ = writeln!(
+            err,
+            "debug: {} {:?} ({}): desired {desired}, diff {:?}",
+            change.address, change.action, change.reason, change.diff
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use pexspec_exec::{CriticalPath, Report};
+
+    use super::*;
+    use crate::world::Placement;
+
+    fn report() -> Report {
+        Report {
+            created: 32,
+            updated: 0,
+            replaced: 0,
+            deleted: 0,
+            appeared: 0,
+            unchanged: 0,
+            failed: 0,
+            skipped: 0,
+            not_started: 0,
+            aborted: 0,
+            retries: 1,
+            calls: 70,
+            cancelled: None,
+            wall_time_ms: 7_300,
+            critical_path: CriticalPath::default(),
+            failures: BTreeMap::new(),
+            rates: BTreeMap::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn text(retries: &Retries) -> String {
+        let mut err = Vec::new();
+        summary(&report(), "apply", retries, &mut err);
+        String::from_utf8(err).unwrap()
+    }
+
+    #[test]
+    fn the_summary_names_each_kind_of_retry() {
+        let retries = Retries {
+            throttled: 43,
+            server_errors: 11,
+            other: 0,
+            placement: vec![Placement {
+                address: "instance[pexmgr]".into(),
+                from: "Pjwf:EU-FRANKFURT-1-AD-1".into(),
+                to: "Pjwf:EU-FRANKFURT-1-AD-2".into(),
+                message: "Out of host capacity.".into(),
+            }],
+        };
+        let text = text(&retries);
+        assert!(
+            text.contains(
+                "apply complete: 32 created, 0 failed, 0 skipped in 7.3s (70 API calls, 1 retries)."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "The OCI client sent calls again after 43 throttled (429), 11 server errors (5xx)."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "instance[pexmgr]: out of host capacity in Pjwf:EU-FRANKFURT-1-AD-1 (Out of host capacity); tried Pjwf:EU-FRANKFURT-1-AD-2 next."
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_run_without_retries_says_nothing_of_them() {
+        let text = text(&Retries::default());
+        assert!(!text.contains("OCI client"), "{text}");
+        assert!(!text.contains("capacity"), "{text}");
+    }
+
+    #[test]
+    fn the_json_event_is_flat() {
+        let retries = Retries {
+            throttled: 2,
+            ..Retries::default()
+        };
+        let value = serde_json::to_value(RetriesEvent {
+            event: "retries",
+            retries: &retries,
+        })
+        .unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "event": "retries", "throttled": 2, "server_errors": 0, "other": 0,
+                "placement": []
+            })
         );
     }
 }

@@ -7,8 +7,9 @@
 //! refused naming the missing ones), and how the Management Node is trusted.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pexspec_exec::{Durations, ExecOptions, Operation, PollPolicy, default_estimate};
@@ -17,7 +18,9 @@ use pexspec_graph::{Address, Graph, Kind};
 use std::io::Write;
 
 use pexspec_oci::ConsoleLookup;
-use pexspec_oci::provider::{FileResolver, OciProvider, OciSettings, RelativeTo};
+use pexspec_oci::provider::{
+    FileResolver, OciProvider, OciSettings, PlacementRetry, ProviderEvents, RelativeTo,
+};
 use pexspec_oci::{
     ClientOptions as OciClientOptions, Endpoints, LoadOptions, OciClient, OciConfig, PollOptions,
     ProcessEnv, UploadOptions,
@@ -180,6 +183,61 @@ pub(crate) fn is_read_operation(op: &str) -> bool {
     op.starts_with("Get") || op.starts_with("List") || op.starts_with("Head")
 }
 
+/// A launch that found no host capacity and went elsewhere, as the summary shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Placement {
+    /// The instance.
+    pub address: String,
+    /// Where it found no capacity: the availability domain, and the fault domain if named.
+    pub from: String,
+    /// Where it was tried next.
+    pub to: String,
+    /// OCI's message.
+    pub message: String,
+}
+
+/// The retries of a command beyond the executor's own: the OCI client's (by cause) and the
+/// launches moved to another availability or fault domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Retries {
+    /// OCI calls sent again after `429 TooManyRequests`.
+    pub throttled: u64,
+    /// OCI calls sent again after a 5xx answer.
+    pub server_errors: u64,
+    /// OCI calls sent again after a conflict of state, a network error or a timeout.
+    pub other: u64,
+    /// Launches out of host capacity, tried in another place.
+    pub placement: Vec<Placement>,
+}
+
+/// What the OCI provider reports during a run (placement retries), kept for the summary.
+#[derive(Debug, Default)]
+pub(crate) struct RunEvents {
+    placements: Mutex<Vec<Placement>>,
+}
+
+impl ProviderEvents for RunEvents {
+    fn placement_retry(&self, address: &Address, retry: &PlacementRetry) {
+        let place = |ad: &str, fd: Option<&str>| match fd {
+            Some(fd) => format!("{ad} {fd}"),
+            None => ad.to_owned(),
+        };
+        let placement = Placement {
+            address: address.to_string(),
+            from: place(&retry.availability_domain, retry.fault_domain.as_deref()),
+            to: place(
+                &retry.next_availability_domain,
+                retry.next_fault_domain.as_deref(),
+            ),
+            message: retry.message.clone(),
+        };
+        self.placements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(placement);
+    }
+}
+
 /// The providers and, with `--sim`, the simulators behind them.
 pub(crate) struct World {
     /// The OCI provider, then the Pexip provider, for the executor.
@@ -197,9 +255,44 @@ pub(crate) struct World {
     pub manager_instance: Option<Address>,
     /// The OCI client (the Object Storage lock, node lifecycle).
     pub oci_client: OciClient,
+    /// What the OCI provider reported (placement retries).
+    events: Arc<RunEvents>,
+}
+
+impl fmt::Debug for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("World")
+            .field("oci", &self.oci)
+            .field("pexip", &self.pexip)
+            .field(
+                "sim",
+                &self.sim.as_ref().map(|s| (s.oci.endpoints(), &s.pexip)),
+            )
+            .field("notes", &self.notes)
+            .field("exec", &self.exec)
+            .field("manager_instance", &self.manager_instance)
+            .finish_non_exhaustive()
+    }
 }
 
 impl World {
+    /// The retries of the command so far beyond the executor's own: the OCI client's, by
+    /// cause, and the placement retries.
+    pub fn retries(&self) -> Retries {
+        let counts = self.oci_client.retry_counts();
+        Retries {
+            throttled: counts.throttled,
+            server_errors: counts.server_errors,
+            other: counts.other,
+            placement: self
+                .events
+                .placements
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
     /// Observes OCI, then the Management Node. When the spec runs the Management Node in
     /// OCI and its instance is not running, nothing can exist on it: it is not asked (a
     /// Management Node that does not exist yet would only time out).
@@ -477,6 +570,27 @@ fn exec_options(speed: Option<f64>) -> ExecOptions {
     }
 }
 
+/// The OCI client's options in `--sim`: OCI's time is the simulator's, so the adaptive rate
+/// limit and the backoff run `speed` times faster, as every other wait of the run does (a
+/// throttled run would otherwise crawl at OCI's real-time rates while the cloud flies).
+fn sim_client_options(speed: f64) -> OciClientOptions {
+    let mut options = OciClientOptions::default();
+    let down = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() / speed);
+    let rate = &mut options.rate_limit;
+    rate.initial_rate *= speed;
+    rate.max_rate *= speed;
+    rate.min_rate *= speed;
+    rate.increase_per_success *= speed;
+    rate.decrease_cooldown = down(rate.decrease_cooldown);
+    let retry = &mut options.retry;
+    retry.base_delay = down(retry.base_delay);
+    retry.max_delay = down(retry.max_delay);
+    retry.max_retry_after = down(retry.max_retry_after);
+    // Round trips take real time: never give up on a call within a real minute.
+    retry.max_elapsed = down(retry.max_elapsed).max(Duration::from_secs(60));
+    options
+}
+
 fn scaled(d: Duration, speed: Option<f64>) -> Duration {
     match speed {
         Some(s) => Duration::from_secs_f64(d.as_secs_f64() / s).max(Duration::from_millis(20)),
@@ -549,7 +663,7 @@ pub(crate) async fn build(
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             )
             .map_err(|e| Setup::failure(format!("the simulator's endpoints: {e}")))?;
-            let client = OciClient::with_options(&config, endpoints, OciClientOptions::default())
+            let client = OciClient::with_options(&config, endpoints, sim_client_options(speed))
                 .map_err(|e| Setup::failure(format!("the OCI client: {e}")))?;
             (client, Some((oci, state_dir)), secrets)
         }
@@ -576,13 +690,17 @@ pub(crate) async fn build(
         sim_parts.as_ref().map(|(_, dir)| dir.as_path()),
         &mut notes,
     )?;
-    let oci = Arc::new(OciProvider::new(
-        oci_client.clone(),
-        settings,
-        files,
-        UploadOptions::default(),
-        poll.clone(),
-    ));
+    let events = Arc::new(RunEvents::default());
+    let oci = Arc::new(
+        OciProvider::new(
+            oci_client.clone(),
+            settings,
+            files,
+            UploadOptions::default(),
+            poll.clone(),
+        )
+        .with_events(Arc::clone(&events) as Arc<dyn ProviderEvents>),
+    );
 
     let secrets: Arc<dyn SecretResolver> = Arc::new(secrets);
     let password = PexipProvider::admin_password(graph, secrets.as_ref())
@@ -663,6 +781,7 @@ pub(crate) async fn build(
         exec: exec_options(speed),
         manager_instance,
         oci_client,
+        events,
     })
 }
 
