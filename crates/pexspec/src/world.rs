@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pexspec_exec::{Durations, ExecOptions, Operation, PollPolicy, default_estimate};
+use pexspec_exec::{Durations, ExecOptions, Operation, PollPolicy, RateLimit, default_estimate};
 use pexspec_graph::value::is_secret;
 use pexspec_graph::{Address, Graph, Kind};
 use std::io::Write;
@@ -545,7 +545,10 @@ fn write_stand_in(path: &Path, name: &str) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-/// The executor's options, with every duration divided by the simulators' speed.
+/// The executor's options, with every duration divided by the simulators' speed and every
+/// rate multiplied by it: the rate limit is requests per second of OCI's time, so that a
+/// `--sim` run is throttled as much, relative to its waits, as a real one (unscaled, ten
+/// requests per second at speed 60 would be one request every six simulated seconds).
 fn exec_options(speed: Option<f64>) -> ExecOptions {
     let Some(speed) = speed else {
         return ExecOptions::default();
@@ -566,6 +569,14 @@ fn exec_options(speed: Option<f64>) -> ExecOptions {
         },
         min_wait_timeout: scale(defaults.min_wait_timeout).max(Duration::from_secs(30)),
         visibility_grace: scale(defaults.visibility_grace).max(Duration::from_secs(2)),
+        rate_limit: defaults.rate_limit.as_ref().map(|r| RateLimit {
+            initial_rate: r.initial_rate * speed,
+            max_rate: r.max_rate * speed,
+            min_rate: r.min_rate * speed,
+            increase_per_success: r.increase_per_success * speed,
+            decrease_cooldown: scale(r.decrease_cooldown),
+            burst: r.burst,
+        }),
         ..defaults
     }
 }
@@ -868,4 +879,32 @@ fn manager_address(graph: &Graph, name: &str) -> Option<String> {
         .get("address")
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sim_options_scale_durations_down_and_rates_up() {
+        assert_eq!(exec_options(None), ExecOptions::default());
+        let defaults = ExecOptions::default();
+        let fast = exec_options(Some(60.0));
+        assert_eq!(
+            fast.durations.estimate(Kind::Image, Operation::Create),
+            default_estimate(Kind::Image, Operation::Create) / 60
+        );
+        let (Some(real), Some(sim)) = (defaults.rate_limit, fast.rate_limit) else {
+            panic!("both runs are rate limited");
+        };
+        assert_eq!(sim.max_rate, real.max_rate * 60.0);
+        assert_eq!(sim.initial_rate, real.initial_rate * 60.0);
+        assert_eq!(sim.min_rate, real.min_rate * 60.0);
+        assert_eq!(sim.increase_per_success, real.increase_per_success * 60.0);
+        assert_eq!(
+            sim.decrease_cooldown.as_micros(),
+            (real.decrease_cooldown / 60).as_micros()
+        );
+        assert_eq!(sim.burst, real.burst);
+    }
 }
