@@ -257,6 +257,8 @@ pub(crate) struct World {
     pub oci_client: OciClient,
     /// What the OCI provider reported (placement retries).
     events: Arc<RunEvents>,
+    /// Where to keep the Management Node's fingerprint once it is first seen.
+    trust_pending: Mutex<Option<PathBuf>>,
 }
 
 impl fmt::Debug for World {
@@ -275,7 +277,34 @@ impl fmt::Debug for World {
     }
 }
 
+/// The file in `.pexspec/` that pins the Management Node's certificate after first use.
+const TRUST_FILE: &str = "pexip-trust";
+
 impl World {
+    /// After the first contact with a Management Node trusted on first use, keeps its
+    /// certificate's fingerprint in `.pexspec/pexip-trust` and says so: every later run
+    /// accepts that certificate only, and a changed one is refused with a clear error.
+    fn remember_trust(&self) {
+        let Ok(mut pending) = self.trust_pending.lock() else {
+            return;
+        };
+        let Some(path) = pending.as_ref() else {
+            return;
+        };
+        let Some(fingerprint) = self.pexip.client().observed_fingerprint() else {
+            return;
+        };
+        if crate::fsutil::write_private(path, format!("{fingerprint}\n").as_bytes()).is_ok() {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "note: trusted the Management Node's certificate on first use: SHA-256 {fingerprint}\n  kept in {}; a different certificate will be refused (check it against the Management Node's console)",
+                path.display()
+            );
+            *pending = None;
+        }
+    }
+
     /// The retries of the command so far beyond the executor's own: the OCI client's, by
     /// cause, and the placement retries.
     pub fn retries(&self) -> Retries {
@@ -309,6 +338,7 @@ impl World {
         });
         if manager_up {
             state.merge(Provider::observe(self.pexip.as_ref(), scope).await?);
+            self.remember_trust();
         }
         Ok(state)
     }
@@ -717,6 +747,7 @@ pub(crate) async fn build(
     let password = PexipProvider::admin_password(graph, secrets.as_ref())
         .map_err(|e| Setup::usage(format!("the Management Node's admin password: {e}")))?;
 
+    let mut trust_to_store: Option<PathBuf> = None;
     let (pexip_client, sim) = match sim_parts {
         Some((oci_sim, state_dir)) => {
             let pexip_state = state_dir.join("pexip").join(&manager_name);
@@ -749,7 +780,19 @@ pub(crate) async fn build(
             let address = manager_address(graph, &manager_name).ok_or_else(|| {
                 Setup::usage("the Management Node has no address pexspec can reach")
             })?;
-            let trust = Trust::FirstUse;
+            let trust_file = spec_dir.join(".pexspec").join(TRUST_FILE);
+            let trust = match std::fs::read_to_string(&trust_file) {
+                Ok(text) => Trust::Pinned(text.trim().parse().map_err(|e| {
+                    Setup::usage(format!(
+                        "`{}` does not hold a certificate fingerprint: {e}",
+                        trust_file.display()
+                    ))
+                })?),
+                Err(_) => {
+                    trust_to_store = Some(trust_file);
+                    Trust::FirstUse
+                }
+            };
             (
                 PexipClientOptions::new(format!("https://{address}"), password, trust),
                 None,
@@ -758,6 +801,7 @@ pub(crate) async fn build(
     };
 
     let mut options = PexipProviderOptions::new(pexip_client);
+    let trust_pending = Mutex::new(trust_to_store);
     // The executor's journal keeps the bootstrap files (sealed): no second copy in clear.
     options.bootstrap_store = None;
     options.drain = WaitOptions::new(
@@ -793,6 +837,7 @@ pub(crate) async fn build(
         manager_instance,
         oci_client,
         events,
+        trust_pending,
     })
 }
 
