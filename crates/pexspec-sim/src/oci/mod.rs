@@ -231,7 +231,10 @@ async fn get_tagged(
     match found {
         Ok(Ok(list)) => json_response(200, &Value::Array(list)),
         Ok(Err(e)) => json_response(500, &json!({"code": "InternalError", "message": e.message})),
-        Err(e) => json_response(500, &json!({"code": "InternalError", "message": e.to_string()})),
+        Err(e) => json_response(
+            500,
+            &json!({"code": "InternalError", "message": e.to_string()}),
+        ),
     }
 }
 
