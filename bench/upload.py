@@ -102,8 +102,11 @@ def main():
     p.add_argument("--cli-part-size-mib", type=int, help="the CLI's --part-size (default: its own, 128)")
     p.add_argument("--cli-parallelism", type=int, help="the CLI's --parallel-upload-count (default: its own, 10)")
     p.add_argument("--only", choices=["pexspec", "oci-cli"], help="run one client only")
+    p.add_argument("--tmpdir", help="where the file and the simulator's state go (default: the system's "
+                                     "temporary directory; they need twice --size-mib)")
     p.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
     a = p.parse_args()
+    load_at_start = os.getloadavg()[0]
 
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "pexspec"], cwd=ROOT, check=True)
@@ -113,7 +116,7 @@ def main():
     bench_bin = os.path.join(target_dir(), "release", "examples", "upload_bench")
     cli = oci_cli() if a.only != "pexspec" else None
 
-    tmp = tempfile.mkdtemp(prefix="pexspec-upload-bench-")
+    tmp = tempfile.mkdtemp(prefix="pexspec-upload-bench-", dir=a.tmpdir)
     sim = None
     try:
         data = os.path.join(tmp, "image.bin")
@@ -179,7 +182,6 @@ def main():
                 run_measured(make(object_name(name, f"warmup-{run}")), env, sim.pid)
                 delete(object_name(name, f"warmup-{run}"))
         loads = [os.getloadavg()[0]]
-        print(f"load average before the runs: {os.getloadavg()[0]:.2f}", file=sys.stderr)
         for run in range(a.runs):
             k = run % len(clients)
             order = clients[k:] + clients[:k]
@@ -202,8 +204,9 @@ def main():
 
         pd = details.get("pexspec")
         print(f"file: {a.size_mib} MiB of random bytes; {a.warmup} unmeasured and {a.runs} measured uploads "
-              f"per client, in rotating order; "
-              f"load average (1 min) from {min(loads):.2f} to {max(loads):.2f}")
+              f"per client, in rotating order")
+        print(f"load average (1 min): {load_at_start:.2f} at the start; from {min(loads):.2f} to "
+              f"{max(loads):.2f} during the measured runs (the simulator and the client count for about 2)")
         if pd:
             print(f"pexspec: {pd['parts']} parts of {pd['part_size'] // MIB} MiB, {pd['parallelism']} in flight")
         for name, _ in clients:
