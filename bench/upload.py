@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The image upload benchmark: pexspec's multipart upload against the official OCI CLI.
 
-    python3 bench/upload.py [--size-mib 2048] [--runs 3]
+    python3 bench/upload.py [--tmpdir /dev/shm] [--size-mib 2048] [--runs 3] [--no-build]
 
 Builds pexspec and the `upload_bench` example (release), finds the official CLI (PEXSPEC_OCI_CLI,
 else $PEXSPEC_OCI_VENV/bin/oci, else installs it with .ci/install-oci-cli), writes a file of
-random bytes in a temporary directory, starts one `pexspec sim serve` (state in the same
+random bytes in a temporary directory (--tmpdir; it needs twice the file's size), starts one `pexspec sim serve` (state in the same
 temporary directory) and uploads the file to one bucket with each client in turn:
 
 - pexspec: `upload_file` with its defaults (unless --part-size-mib / --parallelism);
@@ -20,8 +20,8 @@ Each upload is its own process, measured from here with os.wait4: wall time (fro
 process to its exit, so the CLI's Python start-up counts), throughput (file size / wall time),
 CPU time (user + system) and peak resident memory. The simulator's own CPU time over each
 upload is read from /proc. Prints a Markdown table; the figures belong in
-book/src/performance.md ("Image upload"). Not run in CI: a full run moves 12 GiB through
-loopback and takes minutes.
+book/src/performance.md ("Image upload"). Not run in CI: a full run moves 24 GiB through
+loopback and takes about four minutes.
 """
 import argparse
 import json
