@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use common::http_get;
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -131,42 +130,6 @@ fn tagged(dir: &Path, stack: &str) -> Vec<Value> {
         sim.shutdown().await;
         serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
     })
-}
-
-fn http_get(hostport: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(hostport).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let Some((size, rest)) = body.split_once("\r\n") else {
-            return out;
-        };
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            return out;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
 }
 
 /// The whole cycle for one spec.
@@ -380,25 +343,7 @@ async fn open_port_22(state: &Path) {
     use pexspec_oci::models::{
         IngressSecurityRule, PortOptions, PortRange, UpdateSecurityListDetails,
     };
-    let sim =
-        pexspec_sim::serve::serve(pexspec_sim::serve::ServeOptions::default().state_dir(state))
-            .await
-            .unwrap();
-    let config = pexspec_oci::OciConfig::load(
-        &pexspec_oci::LoadOptions {
-            config_file: Some(sim.config_file().to_path_buf()),
-            profile: Some(sim.profile().to_owned()),
-        },
-        &std::collections::BTreeMap::<String, String>::new(),
-    )
-    .unwrap();
-    let endpoints = pexspec_oci::Endpoints::from_overrides(
-        sim.endpoints()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    )
-    .unwrap();
-    let client = pexspec_oci::OciClient::new(&config, endpoints).unwrap();
+    let (sim, client) = common::oci_sim(state).await;
     let compartment = client
         .list_compartments(client.tenancy_id(), Some("PexQuickstart"))
         .await

@@ -10,9 +10,8 @@
 
 mod common;
 
+use common::http_get;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -172,42 +171,6 @@ fn tagged_counts(dir: &Path, stack: &str) -> BTreeMap<String, usize> {
             .or_default() += 1;
     }
     counts
-}
-
-fn http_get(hostport: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(hostport).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let Some((size, rest)) = body.split_once("\r\n") else {
-            return out;
-        };
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            return out;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
 }
 
 /// Applies `spec` against `faults`, and checks that it converged: exit 0, nothing failed, an

@@ -176,26 +176,7 @@ fn pexip(dir: &Path, node: &str) -> Option<Pexip> {
 fn instance_state(dir: &Path, node: &str) -> Option<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let sim = pexspec_sim::serve::serve(
-            pexspec_sim::serve::ServeOptions::default().state_dir(state(dir)),
-        )
-        .await
-        .unwrap();
-        let config = pexspec_oci::OciConfig::load(
-            &pexspec_oci::LoadOptions {
-                config_file: Some(sim.config_file().to_path_buf()),
-                profile: Some(sim.profile().to_owned()),
-            },
-            &std::collections::BTreeMap::<String, String>::new(),
-        )
-        .unwrap();
-        let endpoints = pexspec_oci::Endpoints::from_overrides(
-            sim.endpoints()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .unwrap();
-        let client = pexspec_oci::OciClient::new(&config, endpoints).unwrap();
+        let (sim, client) = common::oci_sim(&state(dir)).await;
         let compartment = client
             .list_compartments(client.tenancy_id(), Some("PexQuickstart"))
             .await

@@ -50,3 +50,67 @@ pub const SECRETS: &[&str] = &[
     "TEAM_PIN",
     "PEXCONF_SSH_PASSWORD",
 ];
+
+/// `GET path` over plain HTTP/1.1 to `hostport` (a simulator's own inspection endpoints),
+/// the body (de-chunked). Panics on any answer but 200.
+pub fn http_get(hostport: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(hostport).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let Some((size, rest)) = body.split_once("\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+}
+
+/// The OCI simulator of a `--sim` state directory, started in this process, and a client of
+/// it (the test key of its configuration).
+pub async fn oci_sim(state: &Path) -> (pexspec_sim::serve::RunningSim, pexspec_oci::OciClient) {
+    let sim =
+        pexspec_sim::serve::serve(pexspec_sim::serve::ServeOptions::default().state_dir(state))
+            .await
+            .unwrap();
+    let config = pexspec_oci::OciConfig::load(
+        &pexspec_oci::LoadOptions {
+            config_file: Some(sim.config_file().to_path_buf()),
+            profile: Some(sim.profile().to_owned()),
+        },
+        &std::collections::BTreeMap::<String, String>::new(),
+    )
+    .unwrap();
+    let endpoints = pexspec_oci::Endpoints::from_overrides(
+        sim.endpoints()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .unwrap();
+    let client = pexspec_oci::OciClient::new(&config, endpoints).unwrap();
+    (sim, client)
+}
