@@ -277,6 +277,27 @@ impl fmt::Debug for World {
     }
 }
 
+/// A Conferencing Node stopped with `pexspec node stop` is in maintenance mode on purpose,
+/// and stays so until `pexspec node start`: while its instance is `STOPPED`, its maintenance
+/// mode is not drift, and an apply does not clear it (it would let conferences be placed on
+/// a node that is off).
+fn stopped_nodes_stay_in_maintenance(state: &mut ObservedState) {
+    let stopped: Vec<Address> = state
+        .resources
+        .iter()
+        .filter(|(a, o)| a.kind() == Kind::Instance && o.state.as_deref() == Some("STOPPED"))
+        .filter_map(|(a, _)| a.key().map(|k| Address::new(Kind::WorkerVm, k)))
+        .collect();
+    for address in stopped {
+        if let Some(vm) = state.resources.get_mut(&address)
+            && vm.fields.get("maintenance_mode") == Some(&Value::Bool(true))
+            && let Some(fields) = vm.fields.as_object_mut()
+        {
+            fields.insert("maintenance_mode".into(), Value::Bool(false));
+        }
+    }
+}
+
 /// The file in `.pexspec/` that pins the Management Node's certificate after first use.
 const TRUST_FILE: &str = "pexip-trust";
 
@@ -340,6 +361,7 @@ impl World {
             state.merge(Provider::observe(self.pexip.as_ref(), scope).await?);
             self.remember_trust();
         }
+        stopped_nodes_stay_in_maintenance(&mut state);
         Ok(state)
     }
 }
