@@ -4,7 +4,7 @@
 //! `apply plan.json` applies a saved plan: the spec it names must hash as it did, and the cloud
 //! must look as it did (the observed state's fingerprint), or nothing is done.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pexspec_exec::{Cancel, Event, ExecOptions, Executor, Outcome, Report};
@@ -273,16 +273,12 @@ fn confirm(mode: Mode, args: &ApplyArgs, term: Terminal, err: &mut dyn Write) ->
         Mode::Apply => "Do you want to perform these actions?",
         Mode::Destroy => "Do you really want to destroy every resource of this stack?",
     };
-    let _ = write!(
+    Ok(crate::ask_yes(
         err,
-        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let _ = err.flush();
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return Ok(false);
-    }
-    Ok(line.trim() == "yes")
+        format_args!(
+            "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        ),
+    ))
 }
 
 /// Ctrl-C: the first cancels (in-flight steps finish), the second aborts.

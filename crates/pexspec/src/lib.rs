@@ -45,6 +45,17 @@ pub struct Terminal {
     pub no_color: bool,
 }
 
+/// Writes `prompt` to `err` and reads one line from standard input: whether it is `yes`
+/// (Terraform's convention: nothing else approves). Callers check first that standard input
+/// is a terminal.
+pub(crate) fn ask_yes(err: &mut dyn Write, prompt: std::fmt::Arguments<'_>) -> bool {
+    let _ = err.write_fmt(prompt);
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line).is_ok()
+        && line.trim() == "yes"
+}
+
 /// Runs the command line `args` (the first is the program name), writing results to `out`
 /// and messages to `err`. Returns the process exit code.
 pub fn run(

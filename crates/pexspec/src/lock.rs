@@ -85,8 +85,7 @@ pub(crate) async fn acquire(
             Err(e) => Err(refused(e)),
         },
         Some(url) => {
-            let url = OciLockUrl::parse(url).map_err(|e| e.to_string())?;
-            let (store, object) = OciObjectStore::for_url(world.oci_client.clone(), &url);
+            let (store, object) = oci_store(url, world).map_err(|e| e.to_string())?;
             OciLock::acquire(store, &object, &holder)
                 .await
                 .map(|lock| Held {
@@ -158,6 +157,12 @@ fn take_over(state_dir: &Path, dead: &Holder, holder: &Holder) -> Result<LocalLo
     taken
 }
 
+/// The Object Storage object of `oci://[NS@]BUCKET/OBJECT`, through the world's client.
+fn oci_store(url: &str, world: &World) -> Result<(OciObjectStore, String), LockError> {
+    let url = OciLockUrl::parse(url)?;
+    Ok(OciObjectStore::for_url(world.oci_client.clone(), &url))
+}
+
 fn describe(status: &LockStatus) -> String {
     let h = &status.holder;
     let mut text = format!(
@@ -186,11 +191,8 @@ pub(crate) async fn force_unlock(
 ) -> u8 {
     let status = match (url, world) {
         (None, _) => LocalLock::inspect(state_dir),
-        (Some(url), Some(world)) => match OciLockUrl::parse(url) {
-            Ok(url) => {
-                let (store, object) = OciObjectStore::for_url(world.oci_client.clone(), &url);
-                OciLock::inspect(&store, &object).await
-            }
+        (Some(url), Some(world)) => match oci_store(url, world) {
+            Ok((store, object)) => OciLock::inspect(&store, &object).await,
             Err(e) => Err(e),
         },
         (Some(_), None) => return EXIT_FAILURE,
@@ -215,26 +217,20 @@ pub(crate) async fn force_unlock(
             );
             return EXIT_USAGE;
         }
-        let _ = write!(
+        if !crate::ask_yes(
             err,
-            "Removing a lock a live run holds lets two runs change the stack at once.\n  Only 'yes' will be accepted to remove it.\n\n  Enter a value: "
-        );
-        let _ = err.flush();
-        let mut line = String::new();
-        if std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line).is_err()
-            || line.trim() != "yes"
-        {
+            format_args!(
+                "Removing a lock a live run holds lets two runs change the stack at once.\n  Only 'yes' will be accepted to remove it.\n\n  Enter a value: "
+            ),
+        ) {
             let _ = writeln!(err, "force-unlock cancelled: the lock is kept.");
             return EXIT_FAILURE;
         }
     }
     let removed = match (url, world) {
         (None, _) => LocalLock::force_unlock(state_dir),
-        (Some(url), Some(world)) => match OciLockUrl::parse(url) {
-            Ok(url) => {
-                let (store, object) = OciObjectStore::for_url(world.oci_client.clone(), &url);
-                OciLock::force_unlock(&store, &object).await
-            }
+        (Some(url), Some(world)) => match oci_store(url, world) {
+            Ok((store, object)) => OciLock::force_unlock(&store, &object).await,
             Err(e) => Err(e),
         },
         (Some(_), None) => return EXIT_FAILURE,

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use pexspec_graph::{Address, Graph, Kind};
@@ -814,17 +814,13 @@ impl Cx<'_> {
             );
             return Err(EXIT_USAGE);
         }
-        let _ = write!(
+        Ok(crate::ask_yes(
             self.err,
-            "\nDo you really want to remove Conferencing Node `{}`?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
-            self.node.name
-        );
-        let _ = self.err.flush();
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).is_err() {
-            return Ok(false);
-        }
-        Ok(line.trim() == "yes")
+            format_args!(
+                "\nDo you really want to remove Conferencing Node `{}`?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+                self.node.name
+            ),
+        ))
     }
 
     /// Maintenance mode, conferences ended, deleted on the Management Node, instance

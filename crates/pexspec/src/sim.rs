@@ -26,12 +26,7 @@ fn admin_password(args: &SimServeArgs, state: &Path) -> std::io::Result<(String,
             format!("file:{}", path.display()),
         ));
     }
-    use rand::Rng;
-    let password: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect();
+    let password = crate::world::random_text(24);
     crate::fsutil::write_private(&path, password.as_bytes())?;
     Ok((password, format!("file:{}", path.display())))
 }

@@ -366,78 +366,68 @@ impl World {
     }
 }
 
-/// The secret references of the graph (`env:NAME`, `file:PATH`), each once.
-fn secret_references(graph: &Graph) -> BTreeSet<String> {
-    fn walk(value: &Value, out: &mut BTreeSet<String>) {
-        if is_secret(value) {
-            if let Some(r) = value.get("$secret").and_then(Value::as_str) {
-                out.insert(r.to_owned());
+/// Every use of a secret in the graph's desired states: (the field that holds it, its
+/// reference `env:NAME`, `file:PATH` or `inline`), each once.
+struct SecretUses(BTreeSet<(String, String)>);
+
+impl SecretUses {
+    fn of(graph: &Graph) -> Self {
+        fn walk(value: &Value, key: &str, out: &mut BTreeSet<(String, String)>) {
+            if is_secret(value) {
+                if let Some(r) = value.get("$secret").and_then(Value::as_str) {
+                    out.insert((key.to_owned(), r.to_owned()));
+                }
+                return;
             }
-            return;
-        }
-        match value {
-            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    for node in graph.nodes() {
-        walk(&node.desired(), &mut out);
-    }
-    out
-}
-
-/// The environment variables the graph's secrets name.
-fn env_names(graph: &Graph) -> Vec<String> {
-    secret_references(graph)
-        .into_iter()
-        .filter_map(|r| r.strip_prefix("env:").map(str::to_owned))
-        .collect()
-}
-
-/// The environment variables whose secrets are PINs (a field named `pin` or `*_pin`): their
-/// stand-ins must be digits, as the Management Node requires.
-fn pin_names(graph: &Graph) -> BTreeSet<String> {
-    fn walk(value: &Value, key: &str, out: &mut BTreeSet<String>) {
-        if is_secret(value) {
-            if (key == "pin" || key.ends_with("_pin"))
-                && let Some(name) = value
-                    .get("$secret")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix("env:"))
-            {
-                out.insert(name.to_owned());
+            match value {
+                Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, k, out)),
+                Value::Array(items) => items.iter().for_each(|v| walk(v, key, out)),
+                _ => {}
             }
-            return;
         }
-        match value {
-            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, k, out)),
-            Value::Array(items) => items.iter().for_each(|v| walk(v, key, out)),
-            _ => {}
+        let mut out = BTreeSet::new();
+        for node in graph.nodes() {
+            walk(&node.desired(), "", &mut out);
         }
+        SecretUses(out)
     }
-    let mut out = BTreeSet::new();
-    for node in graph.nodes() {
-        walk(&node.desired(), "", &mut out);
-    }
-    out
-}
 
-/// A spec with a secret written in clear cannot be applied: the loader never kept its text.
-fn refuse_inline(graph: &Graph) -> Result<(), Setup> {
-    if secret_references(graph).contains("inline") {
-        return Err(Setup::usage(
-            "the spec has a secret written in clear, whose value pexspec never keeps\n  help: write it as `{ env: NAME }` or `{ file: PATH }`",
-        ));
+    /// The environment variables the secrets name, each once.
+    fn env_names(&self) -> BTreeSet<String> {
+        self.0
+            .iter()
+            .filter_map(|(_, r)| r.strip_prefix("env:").map(str::to_owned))
+            .collect()
     }
-    Ok(())
+
+    /// The environment variables whose secrets are PINs (a field named `pin` or `*_pin`):
+    /// their stand-ins must be digits, as the Management Node requires.
+    fn pin_names(&self) -> BTreeSet<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == "pin" || key.ends_with("_pin"))
+            .filter_map(|(_, r)| r.strip_prefix("env:").map(str::to_owned))
+            .collect()
+    }
+
+    /// A spec with a secret written in clear cannot be applied: the loader never kept its
+    /// text.
+    fn refuse_inline(&self) -> Result<(), Setup> {
+        if self.0.iter().any(|(_, r)| r == "inline") {
+            return Err(Setup::usage(
+                "the spec has a secret written in clear, whose value pexspec never keeps\n  help: write it as `{ env: NAME }` or `{ file: PATH }`",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The secrets for a real run: every `env:` secret must be set, checked before any call.
 fn real_secrets(graph: &Graph, spec_dir: &Path) -> Result<SpecSecrets, Setup> {
-    refuse_inline(graph)?;
-    let missing: Vec<String> = env_names(graph)
+    let uses = SecretUses::of(graph);
+    uses.refuse_inline()?;
+    let missing: Vec<String> = uses
+        .env_names()
         .into_iter()
         .filter(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()))
         .collect();
@@ -459,7 +449,8 @@ fn sim_secrets(
     state_dir: &Path,
     notes: &mut Vec<String>,
 ) -> Result<SpecSecrets, Setup> {
-    refuse_inline(graph)?;
+    let uses = SecretUses::of(graph);
+    uses.refuse_inline()?;
     let path = state_dir.join("secrets.json");
     let mut kept: BTreeMap<String, String> = std::fs::read(&path)
         .ok()
@@ -468,8 +459,8 @@ fn sim_secrets(
     let mut table = BTreeMap::new();
     let mut stand_ins = Vec::new();
     let mut changed = false;
-    let pins = pin_names(graph);
-    for name in env_names(graph) {
+    let pins = uses.pin_names();
+    for name in uses.env_names() {
         if let Some(value) = std::env::var_os(&name).and_then(|v| v.into_string().ok())
             && !value.is_empty()
         {
@@ -517,7 +508,8 @@ fn random_digits(len: usize) -> String {
         .collect()
 }
 
-fn random_text(len: usize) -> String {
+/// `len` random letters and digits.
+pub(crate) fn random_text(len: usize) -> String {
     use rand::Rng;
     rand::rng()
         .sample_iter(rand::distr::Alphanumeric)
