@@ -83,3 +83,74 @@ fn yaml_blocks_in_the_book_are_valid_and_whole_specs_lint_clean() {
     );
     assert!(specs_seen >= 1, "no whole spec found in the book");
 }
+
+/// The subcommands the binary ships, read from its own `--help`.
+fn shipped_commands() -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pexspec"))
+        .arg("--help")
+        .output()
+        .expect("pexspec --help runs");
+    let help = String::from_utf8(out.stdout).expect("help is UTF-8");
+    let mut commands = Vec::new();
+    let mut in_commands = false;
+    for line in help.lines() {
+        if line.starts_with("Commands:") {
+            in_commands = true;
+        } else if in_commands && !line.starts_with("  ") {
+            break;
+        } else if in_commands {
+            if let Some(name) = line.split_whitespace().next() {
+                if name != "help" {
+                    commands.push(name.to_owned());
+                }
+            }
+        }
+    }
+    commands
+}
+
+#[test]
+fn no_page_says_a_shipped_command_is_still_to_come() {
+    const NOT_YET: &[&str] = &[
+        "coming in a later release",
+        "in a later release",
+        "later releases",
+        "does not run yet",
+        "not yet implemented",
+        "not yet available",
+        "coming soon",
+    ];
+    let commands = shipped_commands();
+    for expected in ["lint", "plan", "apply", "destroy", "node", "graph", "sim"] {
+        assert!(
+            commands.iter().any(|c| c == expected),
+            "`pexspec --help` does not list `{expected}`: {commands:?}"
+        );
+    }
+    let mut files = Vec::new();
+    markdown_files(&root().join("book/src"), &mut files);
+    files.sort();
+    let mut stale = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // A paragraph or a table row is the unit: a claim and the command it is about stand
+        // in one of them.
+        for (n, paragraph) in text.split("\n\n").enumerate() {
+            for unit in paragraph.split("\n|") {
+                let lower = unit.to_lowercase();
+                if NOT_YET.iter().any(|p| lower.contains(p)) {
+                    stale.push(format!(
+                        "{} (paragraph {}): {}",
+                        file.display(),
+                        n + 1,
+                        unit.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "book pages call something shipped unavailable: {stale:#?}"
+    );
+}
