@@ -3,7 +3,7 @@
 //! 20 Conferencing Nodes, and the transcoding nodes carry the HD calls the spec asks for.
 
 use pexspec_diagnostics::{Code, Diagnostic};
-use pexspec_spec::{Role, Shape, Sp};
+use pexspec_spec::{Role, Shape, Sp, Spec};
 
 use crate::Ctx;
 use crate::shapes::{self, CapacityBasis, ShapeInfo};
@@ -491,6 +491,84 @@ fn capacity_short(ctx: &mut Ctx<'_>, nodes: &[NodeShape<'_>]) {
     );
 }
 
+/// The Conferencing Nodes of one system location and the calls they carry, by the same
+/// estimate as `capacity-short` ([`estimate_hd_calls`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocationCapacity {
+    /// The location's name, as the spec writes it.
+    pub name: String,
+    /// The transcoding nodes of the location, in spec order.
+    pub transcoding: Vec<String>,
+    /// The proxying edge nodes of the location, in spec order: they add no call capacity.
+    pub proxying: Vec<String>,
+    /// The estimated concurrent HD (720p) calls of the transcoding nodes; `None` when a
+    /// transcoding node's shape or OCPUs is unknown (lint reports it), since a sum with a
+    /// hole would be a guess.
+    pub hd_calls: Option<f64>,
+}
+
+impl LocationCapacity {
+    /// The estimated Full HD (1080p) calls: Pexip's resource allocation examples: "A Full
+    /// HD connection typically uses twice the resource of a HD connection"
+    /// (<https://docs.pexip.com/server_design/resource_allocation_scenarios.htm>).
+    pub fn full_hd_calls(&self) -> Option<f64> {
+        self.hd_calls.map(|hd| hd / 2.0)
+    }
+}
+
+/// Every location of the spec (declared ones in their order, then any a node names that is
+/// not declared), with its nodes and estimated capacity. Pure: the same spec gives the same
+/// answer, so `plan`, the report and the topology page agree.
+pub fn location_capacity(spec: &Spec) -> Vec<LocationCapacity> {
+    let mut out: Vec<LocationCapacity> = spec
+        .platform
+        .locations
+        .iter()
+        .map(|l| LocationCapacity {
+            name: l.name.value.clone(),
+            transcoding: Vec::new(),
+            proxying: Vec::new(),
+            hd_calls: Some(0.0),
+        })
+        .collect();
+    let mut index: std::collections::HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.clone(), i))
+        .collect();
+    for node in &spec.conferencing_nodes {
+        let i = *index.entry(node.location.value.clone()).or_insert_with(|| {
+            out.push(LocationCapacity {
+                name: node.location.value.clone(),
+                transcoding: Vec::new(),
+                proxying: Vec::new(),
+                hd_calls: Some(0.0),
+            });
+            out.len() - 1
+        });
+        let location = &mut out[i];
+        match node.role.value {
+            Role::Proxying => location.proxying.push(node.name.value.clone()),
+            Role::Transcoding => {
+                location.transcoding.push(node.name.value.clone());
+                let estimate = shapes::shape(&node.shape.name).and_then(|info| {
+                    let ocpus = match info.fixed() {
+                        Some((ocpus, _)) => ocpus,
+                        None => node.shape.ocpus.as_ref()?.value,
+                    };
+                    (info.runs_pexip() && ocpus.is_finite() && ocpus > 0.0)
+                        .then(|| estimate_hd_calls(info, ocpus))
+                });
+                location.hd_calls = match (location.hd_calls, estimate) {
+                    (Some(sum), Some(calls)) => Some(sum + calls),
+                    _ => None,
+                };
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +745,56 @@ mod tests {
             ]),
             ["shape-config"]
         );
+    }
+
+    #[test]
+    fn location_capacity_sums_the_transcoding_nodes_of_each_location() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../specs/zurich-frankfurt.yaml"
+        );
+        let spec = pexspec_spec::load_file(std::path::Path::new(path))
+            .unwrap()
+            .spec
+            .unwrap();
+        let locations = location_capacity(&spec);
+        let names: Vec<&str> = locations.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Frankfurt", "Zurich"]);
+        // Two Optimized3.Flex at 4 OCPUs (23 HD each) and one Standard3.Flex at 4 (12 HD).
+        assert_eq!(locations[0].transcoding, ["pexconf01", "pexconf02"]);
+        assert_eq!(locations[0].hd_calls, Some(46.0));
+        assert_eq!(locations[0].full_hd_calls(), Some(23.0));
+        assert_eq!(locations[1].transcoding, ["pexconf-zrh01"]);
+        assert_eq!(locations[1].hd_calls, Some(12.0));
+        assert!(locations.iter().all(|l| l.proxying.is_empty()));
+    }
+
+    #[test]
+    fn location_capacity_has_no_estimate_with_an_unknown_shape_and_counts_proxies() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/hybrid.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let spec = pexspec_spec::load(path, &text, std::path::PathBuf::from("."))
+            .spec
+            .unwrap();
+        let with_proxy = location_capacity(&spec);
+        assert!(
+            with_proxy.iter().any(|l| !l.proxying.is_empty()
+                && l.transcoding.is_empty()
+                && l.hd_calls == Some(0.0)),
+            "{with_proxy:#?}"
+        );
+        let broken = text.replacen(
+            "VM.Standard3.Flex, ocpus: 8",
+            "VM.Nonexistent.Flex, ocpus: 8",
+            1,
+        );
+        let spec = pexspec_spec::load(path, &broken, std::path::PathBuf::from("."))
+            .spec
+            .unwrap();
+        let holes: Vec<_> = location_capacity(&spec)
+            .into_iter()
+            .filter(|l| l.hd_calls.is_none())
+            .collect();
+        assert_eq!(holes.len(), 1, "{holes:#?}");
     }
 }

@@ -18,6 +18,7 @@ pub mod shapes;
 use pexspec_diagnostics::{Code, Diagnostic, Severity, sort_and_dedup};
 use pexspec_spec::{Loaded, Spec};
 
+pub use capacity::{LocationCapacity, estimate_hd_calls, location_capacity};
 pub use facts::Facts;
 
 /// Which command runs the checks: it changes only the severity of `file-missing`.

@@ -18,10 +18,12 @@ pub mod network;
 mod render;
 pub mod shapes;
 pub mod testing;
+pub mod topology;
 pub mod value;
 
 pub use address::{Address, Kind, ParseAddressError};
 pub use compile::compile;
 pub use graph::{Graph, Group, Node};
 pub use render::REDUCE_UP_TO;
+pub use topology::topology_html;
 pub use value::{Lookup, Ref};

@@ -98,7 +98,7 @@ pub enum Command {
     Node(NodeCommand),
     /// Remove the lock of a run that died (after showing who holds it and asking).
     ForceUnlock(ForceUnlockArgs),
-    /// Print the resource dependency graph of a spec (Graphviz DOT or Mermaid).
+    /// Print the resource dependency graph of a spec (Graphviz DOT or Mermaid), or its topology page (HTML).
     Graph(GraphArgs),
     /// Print the JSON Schema of the spec format (for editors and validators).
     Schema,
@@ -371,6 +371,10 @@ pub struct GraphArgs {
     /// The graph language.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
+    /// With `--format html`: colour each resource by what this plan does to it (a file
+    /// written by `pexspec plan --out` or `pexspec plan --format json`).
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
 }
 
 /// Output formats of `pexspec graph`.
@@ -380,6 +384,9 @@ pub enum GraphFormat {
     Dot,
     /// Mermaid (renders in GitHub and GitLab Markdown).
     Mermaid,
+    /// A self-contained topology page: regions, peering, nodes by location and role
+    /// (`pexspec graph site.yaml --format html > topology.html`).
+    Html,
 }
 
 /// Output formats of `pexspec lint`.

@@ -123,13 +123,28 @@ pub(crate) fn run(args: &PlanArgs, color: bool, out: &mut dyn Write, err: &mut d
 }
 
 pub(crate) fn graph(args: &GraphArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let graph = match compiled(&args.spec, Mode::Lint, color, err) {
-        Ok((_, graph)) => graph,
+    if args.plan.is_some() && args.format != GraphFormat::Html {
+        let _ = writeln!(
+            err,
+            "error: `--plan` colours the topology page only\n  help: add `--format html`"
+        );
+        return EXIT_USAGE;
+    }
+    let actions = match args.plan.as_deref().map(plan_actions).transpose() {
+        Ok(actions) => actions,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let (spec, graph) = match compiled(&args.spec, Mode::Lint, color, err) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
     let text = match args.format {
         GraphFormat::Dot => graph.to_dot(),
         GraphFormat::Mermaid => graph.to_mermaid(),
+        GraphFormat::Html => pexspec_graph::topology_html(&spec, &graph, actions.as_ref()),
     };
     match out.write_all(text.as_bytes()) {
         Ok(()) => EXIT_OK,
@@ -138,4 +153,42 @@ pub(crate) fn graph(args: &GraphArgs, color: bool, out: &mut dyn Write, err: &mu
             EXIT_USAGE
         }
     }
+}
+
+/// The largest plan file `graph --plan` reads.
+const MAX_PLAN_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a plan document does to each resource: `changes[].address` → `changes[].action`.
+/// Reads the document of `plan --format json` and the file of `plan --out` alike.
+fn plan_actions(path: &Path) -> Result<pexspec_graph::topology::Actions, String> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read the plan `{shown}`: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PLAN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the plan `{shown}`: {e}"))?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(format!("the plan `{shown}` is larger than 256 MiB"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        format!("`{shown}` is not a plan: {e}\n  help: write one with `pexspec plan SPEC --out plan.json`")
+    })?;
+    let changes = value
+        .get("changes")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| format!("`{shown}` is not a plan: it has no `changes` list\n  help: write one with `pexspec plan SPEC --out plan.json`"))?;
+    let mut actions = pexspec_graph::topology::Actions::new();
+    for (i, change) in changes.iter().enumerate() {
+        let field = |name: &str| change.get(name).and_then(serde_json::Value::as_str);
+        let (Some(address), Some(action)) = (field("address"), field("action")) else {
+            return Err(format!(
+                "`{shown}` is not a plan: change {} has no `address` and `action`",
+                i + 1
+            ));
+        };
+        actions.insert(address.to_owned(), action.to_owned());
+    }
+    Ok(actions)
 }
