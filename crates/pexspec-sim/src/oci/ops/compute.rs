@@ -340,7 +340,8 @@ pub(crate) fn launch(ctx: &Ctx<'_>, call: &Call) -> Result<Reply, ApiError> {
         "freeformTags": {},
         "definedTags": {},
         "timeCreated": rfc3339(ctx.now),
-        "lifecycleState": "AVAILABLE",
+        // No lifecycleState: the SDK's PrivateIp model has none (oci-python-sdk
+        // src/oci/core/models/private_ip.py); `ipState` and `lifetime` are its state.
         "ipState": "ASSIGNED",
         "lifetime": "EPHEMERAL",
     });
