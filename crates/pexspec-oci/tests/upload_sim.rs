@@ -141,7 +141,11 @@ async fn a_rerun_finds_a_multipart_object_and_sends_nothing() {
         .unwrap()
         .unwrap();
     assert!(
-        head.content_md5.is_none() && head.multipart_md5.as_deref().is_some_and(|m| m.ends_with("-4")),
+        head.content_md5.is_none()
+            && head
+                .multipart_md5
+                .as_deref()
+                .is_some_and(|m| m.ends_with("-4")),
         "{head:?}"
     );
 

@@ -60,8 +60,22 @@ fn client_operations() -> BTreeSet<String> {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let verb = [
-                "Create", "Get", "List", "Update", "Delete", "Head", "Put", "Upload", "Commit",
-                "Abort", "Add", "Remove", "Connect", "Launch", "Terminate", "Instance",
+                "Create",
+                "Get",
+                "List",
+                "Update",
+                "Delete",
+                "Head",
+                "Put",
+                "Upload",
+                "Commit",
+                "Abort",
+                "Add",
+                "Remove",
+                "Connect",
+                "Launch",
+                "Terminate",
+                "Instance",
             ]
             .iter()
             .any(|v| piece.len() > v.len() && piece.starts_with(v));
@@ -111,6 +125,7 @@ async fn the_official_sdk_reads_every_answer_pexspec_relies_on() {
         "endpoints": sim.endpoints(),
         "regions": ["eu-frankfurt-1", "eu-amsterdam-1"],
         "tenancy": sim.tenancy_ocid(),
+        "repo": Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk_conformance.py");
     let mut cmd = Command::new(&python);

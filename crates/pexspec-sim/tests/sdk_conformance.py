@@ -236,7 +236,71 @@ def pages(op, fn, *args, **kwargs):
             fail(f"{op}: `opc-next-page` never ends")
 
 
+# pexspec's client models (crates/pexspec-oci/src/models/*.rs) whose SDK model has another
+# name, and the fields that are the client's own (never read from the wire).
+CLIENT_ALIASES = {
+    "ShapeConfig": ["InstanceShapeConfig", "LaunchInstanceShapeConfigDetails",
+                    "UpdateInstanceShapeConfigDetails"],
+    "PortOptions": ["TcpOptions", "UdpOptions"],
+    "ImageShapeCompatibility": ["ImageShapeCompatibilityEntry"],
+    "MultipartUploadPart": ["MultipartUploadPartSummary"],
+    "CommitPart": ["CommitMultipartUploadPartDetails"],
+    "UpdateNameDetails": ["UpdateDrgDetails", "UpdateDrgAttachmentDetails",
+                          "UpdateRemotePeeringConnectionDetails"],
+    "DrgAttachmentNetworkDetails": ["VcnDrgAttachmentNetworkDetails"],
+}
+# Header-borne results and the client's own structs: no JSON model in the SDK.
+CLIENT_NOT_JSON = {"ObjectHead", "PutObjectResult", "ObjectContent", "UploadPartResult",
+                   "CommitResult"}
+# VnicAttachment takes no tags in OCI; the client's field is there for the resource trait
+# and stays empty.
+CLIENT_OWN_FIELDS = {("VnicAttachment", "freeform_tags")}
+
+
+def check_client_models(root):
+    """Every field of pexspec's client models has the wire name of the SDK's model."""
+    import glob
+    import re
+
+    def camel(s):
+        p = s.split("_")
+        return p[0] + "".join(x[:1].upper() + x[1:] for x in p[1:])
+
+    structs = 0
+    for path in sorted(glob.glob(f"{root}/crates/pexspec-oci/src/models/*.rs")):
+        src = open(path).read()
+        for m in re.finditer(r"((?:#\[[^\n]*\]\s*)*)pub struct (\w+) \{(.*?)\n\}", src, re.S):
+            attrs, name, body = m.groups()
+            if name in CLIENT_NOT_JSON:
+                continue
+            sdk = [model_class(n) for n in CLIENT_ALIASES.get(name, [name])]
+            sdk = [c for c in sdk if c is not None]
+            if not sdk:
+                fail(f"client model {name} ({path}): no SDK model of that name")
+                continue
+            structs += 1
+            wire = set()
+            for c in sdk:
+                wire |= set(c().attribute_map.values())
+            for fm in re.finditer(r"((?:\s*#\[[^\]]*\]\s*|\s*///[^\n]*\n)*)\s*pub (\w+):",
+                                  body):
+                fattrs, field = fm.groups()
+                if (name, field) in CLIENT_OWN_FIELDS or "flatten" in fattrs \
+                        or re.search(r"serde\(skip\)", fattrs):
+                    continue  # not on the wire (`#[serde(skip)]`: the response's etag)
+                r = re.search(r'rename = "([^"]+)"', fattrs)
+                w = r.group(1) if r else (camel(field) if "camelCase" in attrs else field)
+                if w not in wire:
+                    fail(f"client model {name}.{field} reads `{w}`, not a field of the SDK's "
+                         f"{'/'.join(c.__name__ for c in sdk)} ({sorted(wire)})")
+    if structs < 40:
+        fail(f"only {structs} client models were found: the parser no longer reads them")
+    print(f"ok {structs} client models have the SDK's wire names", flush=True)
+
+
 def main():
+    if ARGS.get("repo"):
+        check_client_models(ARGS["repo"])
     identity = client(oci.identity.IdentityClient, HOME)
     compute = client(oci.core.ComputeClient, HOME)
     network = client(oci.core.VirtualNetworkClient, HOME)

@@ -1124,11 +1124,7 @@ pub struct Image {
     /// Size in MB. The wire name is `sizeInMBs` (oci-python-sdk
     /// src/oci/core/models/image.py, attribute_map `size_in_mbs: sizeInMBs`), which camelCase
     /// would spell `sizeInMbs`.
-    #[serde(
-        default,
-        rename = "sizeInMBs",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "sizeInMBs", skip_serializing_if = "Option::is_none")]
     pub size_in_mbs: Option<u64>,
     /// RFC 3339 creation time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
