@@ -1023,7 +1023,11 @@ async fn a_bucket_of_another_stack_is_refused_before_anything_is_created() {
     h.apply().await;
     let message = refused(&h, &other).await;
     assert!(
-        message.contains("bucket `Pexip-images` belongs to stack `quickstart`"),
+        message.starts_with(
+            "`bucket` conflicts: bucket `Pexip-images` belongs to stack `quickstart` (its \
+             `pexspec-stack` tag); two stacks cannot share a bucket: choose another \
+             `images.bucket`"
+        ),
         "{message}"
     );
     // The stack that holds the bucket still observes it, with nothing to change.
