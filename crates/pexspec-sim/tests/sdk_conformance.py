@@ -171,12 +171,13 @@ def call(op, fn, *args, response_type=None, etag=False, work_request=False, **kw
 
 
 def expect_error(op, status, code, fn, *args, **kwargs):
-    """Calls an operation that must fail; checks the ServiceError the SDK raises."""
+    """Calls an operation that must fail; checks the ServiceError the SDK raises. `code`
+    None: any code (one no source states; book/src/oci-resources.md marks it unverified)."""
     raw.clear()
     try:
         fn(*args, **kwargs)
     except ServiceError as e:
-        if e.status != status or e.code != code:
+        if e.status != status or (code is not None and e.code != code) or not e.code:
             fail(f"{op}: expected {status} {code}, got {e.status} {e.code}: {e.message}")
         if not e.message or e.message == "The service returned error code %s" % e.status:
             fail(f"{op}: the error body has no `message`")
@@ -382,9 +383,9 @@ def main():
                content_md5=md5, opc_meta={"pexspec-stack": "conformance"}, etag=True)
     if put.headers.get("opc-content-md5") != md5:
         fail(f"PutObject: `opc-content-md5` is {put.headers.get('opc-content-md5')}, not {md5}")
-    expect_error("PutObject (if-none-match on an existing object)", 412, "IfNoneMatchFailed",
+    expect_error("PutObject (if-none-match on an existing object)", 412, None,
                  osc.put_object, ns, "conformance-a", "small.ova", body, if_none_match="*")
-    expect_error("PutObject (bad Content-MD5)", 400, "UnmatchedContentMD5", osc.put_object,
+    expect_error("PutObject (bad Content-MD5)", 400, None, osc.put_object,
                  ns, "conformance-a", "other.ova", body,
                  content_md5=base64.b64encode(hashlib.md5(b"x").digest()).decode())
     head = call("HeadObject", osc.head_object, ns, "conformance-a", "small.ova", etag=True)
@@ -397,9 +398,9 @@ def main():
     got = call("GetObject", osc.get_object, ns, "conformance-a", "small.ova", etag=True)
     if got.data.content != body or got.headers.get("content-md5") != md5:
         fail("GetObject: other bytes or no `content-md5`")
-    expect_error("GetObject (stale if-match)", 412, "IfMatchFailed", osc.get_object, ns,
+    expect_error("GetObject (stale if-match)", 412, None, osc.get_object, ns,
                  "conformance-a", "small.ova", if_match="stale-etag")
-    expect_error("HeadObject (missing)", 404, "ObjectNotFound", osc.get_object, ns,
+    expect_error("GetObject (missing)", 404, None, osc.get_object, ns,
                  "conformance-a", "missing.ova")
 
     part1, part2 = b"a" * 1024, b"b" * 512
