@@ -466,6 +466,7 @@ async fn the_lookup_finds_the_stacks_instance_by_its_tags() {
             parent: "root".into(),
         },
         objects: BTreeMap::new(),
+        bucket: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let provider = Arc::new(OciProvider::new(

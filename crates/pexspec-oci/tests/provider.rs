@@ -15,8 +15,8 @@ use pexspec_oci::provider::{
     FileResolver, ListCall, OciProvider, OciSettings, PlacementRetry, ProviderEvents,
 };
 use pexspec_oci::{
-    ClientOptions, Clock, Endpoints, LoadOptions, OciClient, OciConfig, PollOptions, SleepFuture,
-    TransferProgress, UploadOptions,
+    ClientOptions, Clock, Endpoints, LoadOptions, OciClient, OciConfig, PollOptions,
+    PutObjectOptions, SleepFuture, TransferProgress, UploadOptions,
 };
 use pexspec_plan::{
     Action, CreateRequest, DeleteRequest, GetRequest, Observed, ObservedState, Plan, Provider,
@@ -954,4 +954,124 @@ async fn a_flaky_cloud_still_converges_without_duplicates() {
         .await
         .unwrap();
     assert_eq!(vcns.len(), 1);
+}
+
+/// A provider for another spec on the same simulated cloud as `h`.
+fn provider_for(h: &Harness, graph: &Graph) -> OciProvider {
+    let images = h._images.path().to_path_buf();
+    let files: Arc<dyn FileResolver> = Arc::new(move |path: &str| images.join(path));
+    OciProvider::new(
+        h.client.clone(),
+        OciSettings::from_graph(graph).unwrap(),
+        files,
+        UploadOptions::default(),
+        PollOptions::default(),
+    )
+}
+
+/// Observes `graph` on `h`'s cloud, which must fail; checks that nothing was changed.
+async fn refused(h: &Harness, graph: &Graph) -> String {
+    h.reset_stats().await;
+    let err = provider_for(h, graph)
+        .observe(&Scope::of(graph))
+        .await
+        .expect_err("observe accepted a bucket of another stack");
+    assert!(
+        matches!(err, pexspec_plan::ProviderError::Conflict { .. }),
+        "{err:?}"
+    );
+    let mutating: Vec<_> = h
+        .stats()
+        .await
+        .into_keys()
+        .filter(|op| is_mutating(op))
+        .collect();
+    assert!(
+        mutating.is_empty(),
+        "observe changed the cloud: {mutating:?}"
+    );
+    err.to_string()
+}
+
+/// Two example specs name the same bucket (issue 18): once the quickstart stack holds it,
+/// observing the two-region guide's stack (nothing of it exists yet) refuses the bucket
+/// before anything is created, instead of a create failing after the compartment, networks
+/// and images were made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_of_another_stack_is_refused_before_anything_is_created() {
+    let h = harness(&spec("quickstart.yaml")).await;
+    let other = load(&spec("zurich-frankfurt.yaml"));
+    let bucket = |g: &Graph| {
+        g.get(&Address::singleton(Kind::Bucket)).unwrap().desired()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        bucket(&h.graph),
+        bucket(&other),
+        "the specs no longer share a bucket"
+    );
+    assert_ne!(h.stack(), other.stack());
+    // Before the quickstart stack exists, the other stack observes nothing and no error.
+    let empty = provider_for(&h, &other)
+        .observe(&Scope::of(&other))
+        .await
+        .unwrap();
+    assert!(empty.is_empty());
+
+    h.apply().await;
+    let message = refused(&h, &other).await;
+    assert!(
+        message.starts_with(
+            "`bucket` conflicts: bucket `Pexip-images` belongs to stack `quickstart` (its \
+             `pexspec-stack` tag); two stacks cannot share a bucket: choose another \
+             `images.bucket`"
+        ),
+        "{message}"
+    );
+    // The stack that holds the bucket still observes it, with nothing to change.
+    assert_noop(&h.oci_plan(&h.observe().await));
+}
+
+/// An untagged bucket of the spec's name: named after the stack whose OVA objects it holds,
+/// and refused in any case (pexspec never adopts a bucket it did not make).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untagged_bucket_of_the_specs_name_is_refused() {
+    let h = harness(&spec("quickstart.yaml")).await;
+    let ns = h.client.get_namespace().await.unwrap();
+    h.client
+        .create_bucket(
+            &ns,
+            &CreateBucketDetails {
+                name: "Pexip-images".into(),
+                compartment_id: h.client.tenancy_id().to_owned(),
+                ..CreateBucketDetails::default()
+            },
+        )
+        .await
+        .unwrap();
+    let message = refused(&h, &h.graph).await;
+    assert!(
+        message.contains("bucket `Pexip-images` already exists and is not tagged"),
+        "{message}"
+    );
+    h.client
+        .put_object(
+            &ns,
+            "Pexip-images",
+            "pexip-infinity-old.ova",
+            b"ova".to_vec().into(),
+            &PutObjectOptions {
+                metadata: BTreeMap::from([("pexspec-stack".to_owned(), "pexdocs".to_owned())]),
+                ..PutObjectOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let message = refused(&h, &h.graph).await;
+    assert!(
+        message.contains("bucket `Pexip-images` belongs to stack `pexdocs`"),
+        "{message}"
+    );
 }

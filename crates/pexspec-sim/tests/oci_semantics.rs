@@ -306,13 +306,17 @@ async fn object_storage_conditional_writes_and_multipart() {
     assert_eq!(good.status, 200, "{:?}", good.json);
     let got = c.get(&obj).await;
     assert_eq!(got.bytes, b"{\"holder\":\"b\"}");
+    // GetObject and HeadObject answer `Content-MD5` (PutObject answers `opc-content-md5`):
+    // the SDKs' GetObjectResponse / HeadObjectResponse.
     assert_eq!(
-        got.header("opc-content-md5").unwrap(),
+        got.header("content-md5").unwrap(),
         md5_b64(b"{\"holder\":\"b\"}")
     );
+    assert_eq!(got.header("opc-content-md5"), None);
     assert_eq!(got.header("etag"), good.header("etag"));
     let head = c.call("HEAD", &obj, None, &[]).await;
     assert_eq!(head.header("content-length").as_deref(), Some("14"));
+    assert_eq!(head.header("content-md5"), got.header("content-md5"));
     let listed = c
         .get(&format!("/n/{ns}/b/state/o?fields=name,size,etag"))
         .await

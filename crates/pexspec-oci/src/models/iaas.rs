@@ -1121,8 +1121,10 @@ pub struct Image {
     /// Operating system version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operating_system_version: Option<String>,
-    /// Size in MB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Size in MB. The wire name is `sizeInMBs` (oci-python-sdk
+    /// src/oci/core/models/image.py, attribute_map `size_in_mbs: sizeInMBs`), which camelCase
+    /// would spell `sizeInMbs`.
+    #[serde(default, rename = "sizeInMBs", skip_serializing_if = "Option::is_none")]
     pub size_in_mbs: Option<u64>,
     /// RFC 3339 creation time.
     #[serde(default, skip_serializing_if = "Option::is_none")]

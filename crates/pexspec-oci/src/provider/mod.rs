@@ -84,6 +84,10 @@ pub struct OciSettings {
     /// OVA object names in the bucket → their address (objects take no tags: they are found
     /// by name, or by the `opc-meta-pexspec-*` metadata pexspec uploads them with).
     pub objects: BTreeMap<String, Address>,
+    /// The bucket's name (`images.bucket`). Bucket names are unique in a namespace and
+    /// region, whatever the compartment: observe looks the name up to refuse, before anything
+    /// is created, a bucket that belongs to another stack.
+    pub bucket: Option<String>,
 }
 
 impl OciSettings {
@@ -128,6 +132,11 @@ impl OciSettings {
                 parent: text("parent")?,
             },
             objects,
+            bucket: bucket
+                .desired()
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
         })
     }
 }

@@ -145,11 +145,13 @@ impl OciProvider {
         let stack = scope.stack.as_str();
         let mut state = ObservedState::new();
         let Some(compartment) = self.find_compartment(stack).await? else {
+            self.check_bucket_owner(stack).await?;
             return Ok(state);
         };
         state.insert(self.compartment_observed(&compartment));
         if compartment.lifecycle_state != LifecycleState::Active {
             // Nothing can live in a compartment that is still being created.
+            self.check_bucket_owner(stack).await?;
             return Ok(state);
         }
         let cid = compartment.id.as_str();
@@ -167,7 +169,11 @@ impl OciProvider {
             .collect();
         let (storage, regional) =
             tokio::join!(self.observe_storage(stack, cid), try_join_all(futures));
-        for o in storage? {
+        let storage = storage?;
+        if !storage.iter().any(|o| o.address.kind() == Kind::Bucket) {
+            self.check_bucket_owner(stack).await?;
+        }
+        for o in storage {
             state.insert(o);
         }
         let mut rpcs = Vec::new();
@@ -182,6 +188,66 @@ impl OciProvider {
             state.insert(o);
         }
         Ok(state)
+    }
+
+    /// Refuses, before the plan creates anything, a bucket named like the spec's
+    /// (`images.bucket`) that the stack would have to create but that exists and is not the
+    /// stack's: tagged `pexspec-stack` with another stack, or untagged (then, if one of its
+    /// first objects carries another stack's `opc-meta-pexspec-stack`, that stack is named).
+    /// Bucket names are unique in a namespace and region, so its create could only fail with
+    /// `409 BucketAlreadyExists`, after the compartment, networks and images were made.
+    /// Called only when observe did not find the stack's bucket in its compartment: one
+    /// GetBucket, answered 404 for a stack that has no bucket yet.
+    pub(crate) async fn check_bucket_owner(&self, stack: &str) -> Result<(), ProviderError> {
+        /// How many objects of an untagged bucket are read for their metadata.
+        const HEADS: usize = 16;
+        let Some(name) = self.settings.bucket.as_deref() else {
+            return Ok(());
+        };
+        let home = self.home();
+        let ns = self.namespace().await?;
+        let bucket = match home.get_bucket(&ns, name).await {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(convert(None, e)),
+        };
+        let conflict = |message: String| ProviderError::Conflict {
+            address: Address::singleton(Kind::Bucket).to_string(),
+            message,
+        };
+        match bucket.tag(TAG_STACK) {
+            Some(s) if s == stack => return Ok(()),
+            Some(other) => {
+                return Err(conflict(format!(
+                    "bucket `{name}` belongs to stack `{other}` (its `pexspec-stack` tag); \
+                     two stacks cannot share a bucket: choose another `images.bucket`"
+                )));
+            }
+            None => {}
+        }
+        let objects = home
+            .list_objects(&ns, name, None)
+            .await
+            .map_err(|e| convert(None, e))?;
+        for o in objects.iter().take(HEADS) {
+            let head = home
+                .head_object(&ns, name, &o.name)
+                .await
+                .map_err(|e| convert(None, e))?;
+            if let Some(owner) = head.as_ref().and_then(|h| h.metadata.get(META_STACK))
+                && owner != stack
+            {
+                return Err(conflict(format!(
+                    "bucket `{name}` belongs to stack `{owner}` (it holds `{}` uploaded by that \
+                     stack); two stacks cannot share a bucket: choose another `images.bucket`",
+                    o.name
+                )));
+            }
+        }
+        Err(conflict(format!(
+            "bucket `{name}` already exists and is not tagged `pexspec-stack: {stack}`; pexspec \
+             never adopts a bucket it did not create: choose another `images.bucket`"
+        )))
     }
 
     /// The bucket (ListBuckets, then GetBucket for the stack's one: summaries lack the access

@@ -340,7 +340,8 @@ pub(crate) fn launch(ctx: &Ctx<'_>, call: &Call) -> Result<Reply, ApiError> {
         "freeformTags": {},
         "definedTags": {},
         "timeCreated": rfc3339(ctx.now),
-        "lifecycleState": "AVAILABLE",
+        // No lifecycleState: the SDK's PrivateIp model has none (oci-python-sdk
+        // src/oci/core/models/private_ip.py); `ipState` and `lifetime` are its state.
         "ipState": "ASSIGNED",
         "lifetime": "EPHEMERAL",
     });
@@ -516,6 +517,9 @@ pub(crate) fn terminate(ctx: &Ctx<'_>, id: &str, call: &Call) -> Result<Reply, A
         done,
         None,
     )?;
+    // `opc-work-request-id`: oracle/oci-go-sdk core/terminate_instance_request_response.go
+    // (TerminateInstanceResponse.OpcWorkRequestId; SDKs generated from older API specs, such
+    // as the 2017 Go SDK, lack it).
     Ok(Reply::empty(204).header("opc-work-request-id", wr))
 }
 

@@ -136,12 +136,19 @@ fn check_conditions(
     }
 }
 
+/// The headers of HeadObject and GetObject. An object put in one request carries
+/// `Content-MD5`; a multipart one carries `opc-multipart-md5` instead ("Content-MD5 ...
+/// Unavailable for objects uploaded using multipart upload": the SDKs' HeadObjectResponse /
+/// GetObjectResponse, e.g.
+/// <https://docs.oracle.com/en-us/iaas/tools/typescript/1.19.4/interfaces/_objectstorage_lib_response_head_object_response_.headobjectresponse.html>,
+/// <https://docs.oracle.com/en-us/iaas/tools/dotnet/latest/api/Oci.ObjectstorageService.Responses.GetObjectResponse.html>).
+/// `opc-content-md5` belongs to the answers of PutObject and UploadPart only.
 fn object_headers(mut reply: Reply, m: &ObjectMeta) -> Reply {
     reply = reply
         .header("etag", m.etag.clone())
         .header("last-modified", http_date(m.modified_ms));
     if let Some(md5) = &m.md5 {
-        reply = reply.header("opc-content-md5", md5.clone());
+        reply = reply.header("content-md5", md5.clone());
     }
     if let Some(mp) = &m.multipart_md5 {
         reply = reply.header("opc-multipart-md5", mp.clone());
@@ -247,7 +254,17 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, route: &Os, call: &Call) -> Result<Reply, 
         Os::CreateMultipartUpload(ns, b) => create_upload(ctx, ns, b, call),
         Os::ListMultipartUploads(ns, b) => {
             bucket(ctx, ns, b)?;
-            page(call, ctx.tx.uploads(ctx.region, ns, b)?)
+            // Only the fields of the SDK's MultipartUpload model (oci-python-sdk
+            // src/oci/object_storage/models/multipart_upload.py): namespace, bucket, object,
+            // uploadId, timeCreated, storageTier. What the simulator keeps beside them (the
+            // content type, metadata and conditions the commit applies) is not on the wire.
+            let uploads = ctx
+                .tx
+                .uploads(ctx.region, ns, b)?
+                .into_iter()
+                .map(public_upload)
+                .collect();
+            page(call, uploads)
         }
         Os::UploadPart(ns, b, o) => upload_part(ctx, ns, b, o, call),
         Os::ListMultipartUploadParts(ns, b, o) => {
@@ -563,6 +580,14 @@ fn create_upload(ctx: &Ctx<'_>, ns: &str, b: &str, call: &Call) -> Result<Reply,
         "location",
         format!("{}/n/{ns}/b/{b}/u/{object}?uploadId={id}", base_url(call)),
     ))
+}
+
+/// A stored upload document without the simulator's own `_`-prefixed keys.
+fn public_upload(mut doc: Value) -> Value {
+    if let Some(o) = doc.as_object_mut() {
+        o.retain(|k, _| !k.starts_with('_'));
+    }
+    doc
 }
 
 /// The upload named by `?uploadId=` for this bucket and object: (id, stored document).
