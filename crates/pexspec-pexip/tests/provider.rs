@@ -135,6 +135,7 @@ async fn world(graph: &Graph) -> World {
 /// is guided (else the simulator runs the wizard itself).
 async fn world_with(graph: &Graph, operator: Option<OperatorWizard>) -> World {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let mut sim_opts = common::sim_options(dir.path());
     sim_opts.auto_bootstrap = operator.is_none();
     let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
@@ -590,6 +591,7 @@ async fn a_lost_bootstrap_file_is_named() {
 async fn the_wizard_is_the_operators_step() {
     let graph = compile("quickstart.yaml");
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let mut sim_opts = common::sim_options(dir.path());
     sim_opts.auto_bootstrap = false;
     let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
