@@ -165,6 +165,28 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_at_another_speed_goes_on_from_where_the_last_one_took_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::pexip::store::open(dir.path()).unwrap();
+        let s = crate::pexip::store::Store { conn: &conn };
+        // A process at 600x started 2 s ago (wall) at simulated 1_000_000.
+        let wall = wall_ms() - 2_000;
+        s.set_meta("clock_wall_anchor_ms", &wall.to_string()).unwrap();
+        s.set_meta("clock_sim_anchor_ms", "1000000").unwrap();
+        s.set_meta("clock_scale", "600").unwrap();
+        let (_, sim) = reanchor(&s, 60.0).unwrap();
+        assert!(sim >= 1_000_000 + 1_200_000, "{sim}: 2 s at 600x are kept");
+        assert_eq!(s.meta("clock_scale").unwrap().as_deref(), Some("60"));
+        // A now another process saw later than that bounds the new anchor.
+        s.set_high_water_ms(sim + 10_000_000).unwrap();
+        let (_, again) = reanchor(&s, 1.0).unwrap();
+        assert!(again >= sim + 10_000_000, "{again}");
+        // The high-water mark never goes back.
+        s.set_high_water_ms(5).unwrap();
+        assert_eq!(s.high_water_ms().unwrap(), sim + 10_000_000);
+    }
+
+    #[test]
     fn scale_multiplies_elapsed_time() {
         let now = wall_ms();
         let clock = Clock::new(ClockSource::Wall, 60.0, now - 1000, 5_000);
