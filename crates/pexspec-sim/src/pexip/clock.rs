@@ -171,7 +171,8 @@ mod tests {
         let s = crate::pexip::store::Store { conn: &conn };
         // A process at 600x started 2 s ago (wall) at simulated 1_000_000.
         let wall = wall_ms() - 2_000;
-        s.set_meta("clock_wall_anchor_ms", &wall.to_string()).unwrap();
+        s.set_meta("clock_wall_anchor_ms", &wall.to_string())
+            .unwrap();
         s.set_meta("clock_sim_anchor_ms", "1000000").unwrap();
         s.set_meta("clock_scale", "600").unwrap();
         let (_, sim) = reanchor(&s, 60.0).unwrap();
