@@ -136,10 +136,20 @@ async fn world(graph: &Graph) -> World {
 /// A world whose Management Node waits for its wizard when `operator` says how the operator
 /// is guided (else the simulator runs the wizard itself).
 async fn world_with(graph: &Graph, operator: Option<OperatorWizard>) -> World {
+    world_setup(graph, operator, |_| {}).await
+}
+
+/// [`world_with`], the simulator's options adjusted by `adjust` first.
+async fn world_setup(
+    graph: &Graph,
+    operator: Option<OperatorWizard>,
+    adjust: impl FnOnce(&mut pexip::PexipSimOptions),
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let strict = common::Strict::new(dir.path());
     let mut sim_opts = common::sim_options(dir.path());
     sim_opts.auto_bootstrap = operator.is_none();
+    adjust(&mut sim_opts);
     let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
     let store = BootstrapStore::new(dir.path().join("bootstrap"));
     let mut opts = options(&sim, &store, graph);
@@ -630,6 +640,43 @@ async fn a_location_change_is_marked_as_a_restart_and_drains_the_node_first() {
     );
     assert!(!vm.maintenance_mode, "back in service after the change");
     assert!(plan(&moved, &w.observe(&moved).await).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_management_nodes_dns_and_ntp_are_set_to_the_specs() {
+    // On premises at 172.16.0.10: the simulator serves `configuration/v1/management_vm/`,
+    // whose wizard answers (DNS and NTP 169.254.169.254) differ from the spec's.
+    let graph = compile("hybrid.yaml");
+    let mut w = world_setup(&graph, None, |o| {
+        o.wizard.address = Some("172.16.0.10".into());
+        o.wizard.netmask = Some("255.255.255.0".into());
+        o.wizard.gateway = Some("172.16.0.1".into());
+    })
+    .await;
+    let manager = Address::new(Kind::ManagementBootstrap, "pexmgr");
+    let before = w.observe(&graph).await;
+    let seen = before.get(&manager).unwrap();
+    assert_eq!(seen.id, "/api/admin/configuration/v1/management_vm/1/");
+    assert_eq!(seen.fields["dns_servers"], json!(["169.254.169.254"]));
+    assert_eq!(seen.fields["address"], json!("172.16.0.10"));
+    assert_eq!(
+        plan(&graph, &before).change(&manager).unwrap().action,
+        Action::Update
+    );
+
+    w.apply(&graph).await;
+    let after = w.observe(&graph).await;
+    let seen = after.get(&manager).unwrap();
+    assert_eq!(seen.fields["dns_servers"], json!(["172.16.0.53"]));
+    assert_eq!(
+        seen.fields["ntp_servers"],
+        json!(["ntp1.example.com", "ntp2.example.com", "ntp3.example.com"])
+    );
+    assert!(
+        plan(&graph, &after).is_empty(),
+        "{:#?}",
+        changes(&plan(&graph, &after))
+    );
 }
 
 #[tokio::test(start_paused = true)]
