@@ -951,7 +951,7 @@ impl PexipProvider {
         }
         match self.client.list::<ManagementVmConfig>(&[]).await {
             Ok(list) => Ok(list.into_iter().next()),
-            // The simulator does not serve it.
+            // Not served: the simulator when its wizard ran before it knew the address.
             Err(PexipError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -994,7 +994,7 @@ impl PexipProvider {
     }
 
     /// The observed fields of the Management Node's bootstrap: read from the API's
-    /// `management_vm` where it serves it; else (the simulator) the wizard's answers as the
+    /// `management_vm` where it serves it; else (a simulator without it) the wizard's answers as the
     /// spec gives them, which nothing can read back — fields holding an unresolved reference
     /// are left out.
     fn management_fields(&self, desired: &Value, snap: &Snapshot) -> Value {
