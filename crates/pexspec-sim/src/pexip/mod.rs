@@ -367,7 +367,8 @@ impl PexipSim {
         &self.cert_path
     }
 
-    /// Conferencing Node name → its bootstrap URL `https://127.0.0.1:PORT/` in this process.
+    /// Conferencing Node name → the base URL of its listener, `https://127.0.0.1:PORT/`, in
+    /// this process (the file goes to `configuration/bootstrap` under it).
     pub fn bootstrap_urls(&self) -> BTreeMap<String, String> {
         self.shared.bootstrap_urls()
     }
