@@ -28,9 +28,9 @@ pub use der::{CertId, cert_id};
 pub use ensure::{Ensured, ensure, ensure_absent, find};
 pub use error::{ErrorClass, PexipError, TrustError};
 pub use node::{
-    BootstrapFile, BootstrapSink, BootstrapStore, CreatedNode, DrainReport, UploadOptions,
-    UploadReceipt, bootstrap_url, create_worker_vm, drain, ensure_worker_vm, node_status,
-    set_maintenance, upload_bootstrap, wait_synced,
+    BOOTSTRAP_PATH, BootstrapFile, BootstrapSink, BootstrapStore, CreatedNode, DrainReport,
+    UploadOptions, UploadReceipt, bootstrap_base, bootstrap_url, create_worker_vm, drain,
+    ensure_worker_vm, node_status, participants_on, set_maintenance, upload_bootstrap, wait_synced,
 };
 pub use objects::{
     Conference, ConferenceAlias, ConferenceAliasSpec, ConferenceSpec, DnsServer, DnsServerSpec,
@@ -40,8 +40,8 @@ pub use objects::{
 };
 pub use provider::{
     MANAGER_READY_STATE, NODE_READY_STATE, NODE_UPLOADED_STATE, OperatorWizard, PEXIP_KINDS,
-    PexipProvider, PexipProviderOptions, SECRET_NOT_SET, SECRET_SET, UploadRouter, WizardMode,
-    provider_error,
+    PexipProvider, PexipProviderOptions, SECRET_NOT_SET, SECRET_SET, UploadRouter, WRITE_ONLY,
+    WizardMode, provider_error, write_only,
 };
 pub use resolver::{SecretResolver, SpecSecrets};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};

@@ -1,6 +1,7 @@
 //! Conferencing Nodes: creating the `worker_vm` whose answer is the node's bootstrap file
 //! (returned once, stored durably before anything else), uploading it to the node's
-//! `https://<node>:8443/` form, waiting for `SYNCED`, maintenance mode, and draining.
+//! `https://<node>:8443/configuration/bootstrap`, waiting for `SYNCED`, maintenance mode, and
+//! draining.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,13 +23,14 @@ use crate::trust::{Fingerprint, Trust};
 use crate::uri::ResourceUri;
 use crate::wait::{Deadline, WaitOptions};
 
-/// The port of a fresh Conferencing Node's upload form.
+/// The port a fresh Conferencing Node takes its configuration file on.
 pub const BOOTSTRAP_PORT: u16 = 8443;
 
-/// The form field of the upload page that carries the file (the page's
-/// `<input type="file" name="file">`). Not confirmed from a Pexip source: the guide only says
-/// "use the form provided".
-pub const BOOTSTRAP_FORM_FIELD: &str = "file";
+/// The path, on the node's port 8443, that takes the configuration file as a raw
+/// `text/xml` body. Source: `colinbruner/pexip-transcoder-client`, `pexip/client.py`
+/// (`_provision`: `POST https://<address>:8443/configuration/bootstrap`,
+/// `Content-Type: text/xml`, the create answer's bytes as the body).
+pub const BOOTSTRAP_PATH: &str = "configuration/bootstrap";
 
 /// A node's bootstrap (configuration) file: secret, returned once by the `worker_vm` create.
 #[derive(Clone, PartialEq, Eq)]
@@ -312,8 +314,9 @@ pub struct UploadReceipt {
     pub fingerprint: Option<Fingerprint>,
 }
 
-/// The upload URL of the node at `address` (private or public, as the caller chooses).
-pub fn bootstrap_url(address: &str, overrides: &BTreeMap<String, String>) -> String {
+/// The base URL of the node at `address` (private or public, as the caller chooses):
+/// `https://<address>:8443/`, or the override given for that address.
+pub fn bootstrap_base(address: &str, overrides: &BTreeMap<String, String>) -> String {
     if let Some(url) = overrides.get(address) {
         return url.clone();
     }
@@ -324,24 +327,15 @@ pub fn bootstrap_url(address: &str, overrides: &BTreeMap<String, String>) -> Str
     }
 }
 
-fn multipart_body(boundary: &str, file: &BootstrapFile) -> Vec<u8> {
-    let mut body = Vec::with_capacity(file.bytes.len() + 256);
-    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    body.extend_from_slice(
-        format!(
-            "Content-Disposition: form-data; name=\"{BOOTSTRAP_FORM_FIELD}\"; filename=\"{}\"\r\n",
-            file.file_name()
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(b"Content-Type: application/xml\r\n\r\n");
-    body.extend_from_slice(&file.bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    body
+/// The upload URL of the node at `address`: [`bootstrap_base`] + [`BOOTSTRAP_PATH`].
+pub fn bootstrap_url(address: &str, overrides: &BTreeMap<String, String>) -> String {
+    let base = bootstrap_base(address, overrides);
+    format!("{}/{BOOTSTRAP_PATH}", base.trim_end_matches('/'))
 }
 
-/// Posts the bootstrap file to the node's upload form, as the guide's browser upload does
-/// (`multipart/form-data`, one file field).
+/// Posts the bootstrap file to the node's `configuration/bootstrap` endpoint as the raw body
+/// with `Content-Type: text/xml` (see [`BOOTSTRAP_PATH`] for the source). Any 2xx answer is
+/// success, as in that client.
 pub async fn upload_bootstrap(
     address: &str,
     file: &BootstrapFile,
@@ -349,8 +343,7 @@ pub async fn upload_bootstrap(
 ) -> Result<UploadReceipt, PexipError> {
     let url = bootstrap_url(address, &opts.overrides);
     let (http, trust) = http_client(&opts.trust, opts.timeout)?;
-    let boundary = format!("pexspec{:032x}", rand::random::<u128>());
-    let body = multipart_body(&boundary, file);
+    let body = file.bytes.clone();
     let hint = format!(
         "check that the instance of `{}` is running and that the security list allows TCP {BOOTSTRAP_PORT} from this machine \
          (in a public deployment without VPN, use the node's public address)",
@@ -361,10 +354,7 @@ pub async fn upload_bootstrap(
         attempt += 1;
         let sent = http
             .post(&url)
-            .header(
-                CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header(CONTENT_TYPE, "text/xml")
             .body(body.clone())
             .send()
             .await;
@@ -491,22 +481,21 @@ pub struct DrainReport {
     pub waited: Duration,
 }
 
-async fn participants_on(
+/// The live participants on the node at `address`. The status API has no participant filter
+/// that a public source names (`pexip/go-infinity-sdk` `status/status.go`: the status list
+/// options are `limit` and `offset`), and a server ignores a filter it does not know, which
+/// would make a drain count every participant of the platform: so the list is read whole and
+/// filtered here, on the participant's own node fields ([`ParticipantStatus::on_node`]).
+pub async fn participants_on(
     client: &Client,
     address: &str,
 ) -> Result<Vec<ParticipantStatus>, PexipError> {
-    let mut all = client
-        .list::<ParticipantStatus>(&[("media_node", address)])
-        .await?;
-    for p in client
-        .list::<ParticipantStatus>(&[("proxy_node", address)])
+    Ok(client
+        .list::<ParticipantStatus>(&[])
         .await?
-    {
-        if !all.iter().any(|q| q.id == p.id) {
-            all.push(p);
-        }
-    }
-    Ok(all)
+        .into_iter()
+        .filter(|p| p.on_node(address))
+        .collect())
 }
 
 /// Waits until no participant is left on `node` (media or proxy), which must be in maintenance
@@ -571,13 +560,20 @@ mod tests {
     #[test]
     fn urls_default_to_8443_and_honour_overrides() {
         let mut o = BTreeMap::new();
-        assert_eq!(bootstrap_url("10.0.1.31", &o), "https://10.0.1.31:8443/");
+        assert_eq!(
+            bootstrap_url("10.0.1.31", &o),
+            "https://10.0.1.31:8443/configuration/bootstrap"
+        );
         assert_eq!(
             bootstrap_url("2001:db8::31", &o),
-            "https://[2001:db8::31]:8443/"
+            "https://[2001:db8::31]:8443/configuration/bootstrap"
         );
         o.insert("10.0.1.31".into(), "https://127.0.0.1:4444/".into());
-        assert_eq!(bootstrap_url("10.0.1.31", &o), "https://127.0.0.1:4444/");
+        assert_eq!(
+            bootstrap_url("10.0.1.31", &o),
+            "https://127.0.0.1:4444/configuration/bootstrap"
+        );
+        assert_eq!(bootstrap_base("10.0.1.31", &o), "https://127.0.0.1:4444/");
     }
 
     #[test]

@@ -431,13 +431,16 @@ impl Managed for LicenceSpec {
     type Observed = Licence;
 
     fn natural_key(&self) -> String {
-        format!("licence {}", self.entitlement_id.fingerprint())
+        format!(
+            "licence {}",
+            licence_key(&self.entitlement_id).fingerprint()
+        )
     }
     fn observed_key(o: &Licence) -> String {
-        format!("licence {}", o.entitlement_id.fingerprint())
+        format!("licence {}", licence_key(&o.entitlement_id).fingerprint())
     }
     fn matches(&self, o: &Licence) -> bool {
-        self.entitlement_id == o.entitlement_id
+        same_licence(&self.entitlement_id, &o.entitlement_id)
     }
     fn lookup(&self) -> Option<(&'static str, String)> {
         // Never put a licence key in a URL (proxies and access logs keep URLs).
@@ -463,6 +466,20 @@ impl Managed for LicenceSpec {
             json!({ "entitlement_id": self.entitlement_id.expose(), "offline_mode": self.offline_mode }),
         )
     }
+}
+
+/// An entitlement id as the Management Node stores it: without spaces. Pexip's provider finds
+/// the licence it just added by comparing the listed `entitlement_id` with the planned one
+/// with every space removed (`pexip/terraform-provider-infinity`,
+/// `internal/provider/resource_infinity_licence.go`, `Create`:
+/// `strings.ReplaceAll(plan.EntitlementID.ValueString(), " ", "")`).
+pub fn licence_key(entitlement_id: &Secret) -> Secret {
+    Secret::new(entitlement_id.expose().replace(' ', ""))
+}
+
+/// Whether two entitlement ids name one licence (spaces do not count, see [`licence_key`]).
+pub fn same_licence(a: &Secret, b: &Secret) -> bool {
+    licence_key(a) == licence_key(b)
 }
 
 // ---------------------------------------------------------------- tls_certificate
@@ -924,8 +941,12 @@ impl Managed for WorkerVmSpec {
                     .map_or(FieldValue::Null, |a| FieldValue::Text(a.to_string())),
             ),
             (
+                // A plain string on the API, `""` when unset (never null): the provider's
+                // default is `""` (`pexip/terraform-provider-infinity`,
+                // `resource_infinity_worker_vm.go`) and the SDK's update request sends it
+                // as a string (`pexip/go-infinity-sdk` `config/worker_vm_model.go`).
                 "alternative_fqdn",
-                FieldValue::opt_text(self.sip_tls_fqdn.as_deref()),
+                FieldValue::text(self.sip_tls_fqdn.as_deref().unwrap_or_default()),
             ),
             (
                 "system_location",
@@ -959,7 +980,7 @@ impl Managed for WorkerVmSpec {
             ),
             (
                 "alternative_fqdn",
-                FieldValue::opt_text(o.alternative_fqdn.as_deref()),
+                FieldValue::text(o.alternative_fqdn.as_deref().unwrap_or_default()),
             ),
             (
                 "system_location",

@@ -53,13 +53,14 @@ use crate::der::cert_id;
 use crate::ensure::{ensure, find, read_back};
 use crate::error::PexipError;
 use crate::node::{
-    BOOTSTRAP_PORT, BootstrapFile, BootstrapSink, BootstrapStore, UploadOptions, bootstrap_url,
+    BOOTSTRAP_PORT, BootstrapFile, BootstrapSink, BootstrapStore, UploadOptions, bootstrap_base,
     create_worker_vm, drain, set_maintenance, upload_bootstrap,
 };
 use crate::objects::{
     Conference, ConferenceAlias, ConferenceAliasSpec, ConferenceSpec, DnsServer, DnsServerSpec,
     Licence, LicenceSpec, Managed, NodeRole, NtpServer, NtpServerSpec, SystemLocation,
     SystemLocationSpec, TlsCertificate, TlsCertificateSpec, WorkerVm, WorkerVmSpec, diff,
+    same_licence,
 };
 use crate::resolver::SecretResolver;
 use crate::secret::Secret;
@@ -103,8 +104,9 @@ pub const NODE_UPLOADED_STATE: &str = "UPLOADED";
 /// The [`Observed::state`] of a `management_bootstrap` whose API answers.
 pub const MANAGER_READY_STATE: &str = "READY";
 
-/// Node name and upload address → the URL to post its bootstrap file to, when it is not
-/// `https://<address>:8443/` (the simulator's per-node listeners). Consulted before
+/// Node name and upload address → the node's base URL (the file goes to its
+/// `configuration/bootstrap`), when it is not `https://<address>:8443/` (the simulator's
+/// per-node listeners). Consulted before
 /// [`UploadOptions::overrides`].
 pub type UploadRouter = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 
@@ -490,22 +492,39 @@ fn unique_key(seen: &mut BTreeSet<String>, key: String, id: u64) -> String {
     }
 }
 
-/// Secret fields the API never returns, per kind: observed as the spec's reference (see the
-/// module documentation).
-fn unobservable(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::ManagementBootstrap => &["admin_password"],
-        Kind::TlsCertificate => &["private_key"],
-        Kind::WorkerVm => &["password"],
-        _ => &[],
-    }
+/// The write-only fields of each kind: the API takes them and never returns them. This is
+/// the one list of them.
+///
+/// - `worker_vm`: `deployment_type` and `password`: Pexip's provider keeps the planned
+///   value of both, "value not returned by API" (`pexip/terraform-provider-infinity`,
+///   `internal/provider/resource_infinity_worker_vm.go`, `read`);
+/// - `tls_certificate`: `private_key` (a secret the API never shows back);
+/// - the Management Node's `admin_password` (set in the installation wizard, never readable).
+pub const WRITE_ONLY: &[(Kind, &[&str])] = &[
+    (Kind::ManagementBootstrap, &["admin_password"]),
+    (Kind::TlsCertificate, &["private_key"]),
+    (Kind::WorkerVm, &["deployment_type", "password"]),
+];
+
+/// The write-only fields of `kind` (see [`WRITE_ONLY`]).
+pub fn write_only(kind: Kind) -> &'static [&'static str] {
+    WRITE_ONLY
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, fields)| fields)
 }
 
-/// Fills the secret fields the API never returns with the desired state's references.
+/// A write-only field that the API did not return is observed as its desired value, so that
+/// its absence is no difference. Where a server does return one, what it returned is kept
+/// and compared.
 fn with_unobservable(mut o: Observed, desired: Option<&Value>) -> Observed {
     if let (Some(d), Value::Object(fields)) = (desired, &mut o.fields) {
-        for key in unobservable(o.kind) {
-            if let Some(v) = d.get(*key).filter(|v| is_write_only(v)) {
+        for key in write_only(o.kind) {
+            let returned = fields.get(*key).is_some_and(|v| !v.is_null());
+            if returned {
+                continue;
+            }
+            if let Some(v) = d.get(*key).filter(|v| !v.is_null()) {
                 fields.insert((*key).to_owned(), v.clone());
             }
         }
@@ -550,7 +569,7 @@ fn worker_fields(o: &WorkerVm) -> Value {
         "gateway": ip_or_null(Some(&o.gateway)),
         "node_type": o.node_type,
         "system_location": uri(&o.system_location),
-        "deployment_type": o.deployment_type,
+        "deployment_type": null_if_empty(&o.deployment_type),
         "static_nat_address": ip_or_null(o.static_nat_address.as_deref()),
         "alternative_fqdn": opt_null(o.alternative_fqdn.as_deref()),
         "tls_certificate": uri(&o.tls_certificate),
@@ -559,6 +578,23 @@ fn worker_fields(o: &WorkerVm) -> Value {
         "enable_distributed_database": o.enable_distributed_database,
         "maintenance_mode": o.maintenance_mode,
     })
+}
+
+/// Which of the fields whose change restarts a node (`pexspec_plan::RESTART_FIELDS`, with
+/// their sources) `spec` changes on `current`.
+fn restart_fields(current: &WorkerVm, spec: &WorkerVmSpec) -> Vec<&'static str> {
+    let changed = [
+        (
+            "system_location",
+            current.system_location.as_ref() != Some(&spec.system_location),
+        ),
+        ("node_type", current.node_type != spec.role.node_type()),
+    ];
+    changed
+        .into_iter()
+        .filter(|(field, differs)| *differs && pexspec_plan::restarts(Kind::WorkerVm, field))
+        .map(|(field, _)| field)
+        .collect()
 }
 
 /// Whether the node has taken its bootstrap file: it reports a sync state or was contacted.
@@ -915,7 +951,7 @@ impl PexipProvider {
         }
         match self.client.list::<ManagementVmConfig>(&[]).await {
             Ok(list) => Ok(list.into_iter().next()),
-            // The simulator does not serve it.
+            // Not served: the simulator when its wizard ran before it knew the address.
             Err(PexipError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -958,7 +994,7 @@ impl PexipProvider {
     }
 
     /// The observed fields of the Management Node's bootstrap: read from the API's
-    /// `management_vm` where it serves it; else (the simulator) the wizard's answers as the
+    /// `management_vm` where it serves it; else (a simulator without it) the wizard's answers as the
     /// spec gives them, which nothing can read back — fields holding an unresolved reference
     /// are left out.
     fn management_fields(&self, desired: &Value, snap: &Snapshot) -> Value {
@@ -1080,7 +1116,7 @@ impl PexipProvider {
                     .licences
                     .iter()
                     .enumerate()
-                    .find(|(i, o)| !used[*i] && o.entitlement_id == key);
+                    .find(|(i, o)| !used[*i] && same_licence(&o.entitlement_id, &key));
                 if let Some((i, o)) = hit {
                     used[i] = true;
                     out.push(observed(
@@ -1514,7 +1550,7 @@ impl PexipProvider {
     }
 
     /// Posts the node's bootstrap file (the create's input, else the store's copy) to its
-    /// upload form; the executor then polls [`Provider::get`] until [`NODE_READY_STATE`].
+    /// `configuration/bootstrap` endpoint; the executor then polls [`Provider::get`] until [`NODE_READY_STATE`].
     async fn create_bootstrap(&self, r: &CreateRequest<'_>) -> Result<Observed, ProviderError> {
         let a = r.address;
         let d = r.desired;
@@ -1544,7 +1580,7 @@ impl PexipProvider {
             .and_then(|route| route(name, &address))
             .or_else(|| self.upload.overrides.get(&address).cloned())
             .unwrap_or_else(|| {
-                let default = bootstrap_url(&address, &BTreeMap::new());
+                let default = bootstrap_base(&address, &BTreeMap::new());
                 if port == BOOTSTRAP_PORT {
                     default
                 } else {
@@ -1738,10 +1774,33 @@ impl PexipProvider {
         current: &WorkerVm,
     ) -> Result<WorkerVm, ProviderError> {
         let e = |e| provider_error(a, e);
+        let restarts = restart_fields(current, spec);
+        if !restarts.is_empty() {
+            // The change disconnects every call and restarts the node: take it out of
+            // service and let its conferences end first, as `node stop` does.
+            if !current.maintenance_mode {
+                set_maintenance(
+                    &self.client,
+                    &current.resource_uri,
+                    true,
+                    "pexspec: a change that restarts the node",
+                )
+                .await
+                .map_err(e)?;
+            }
+            let fresh: WorkerVm = self.client.get(&current.resource_uri).await.map_err(e)?;
+            drain(&self.client, &fresh, self.drain, false)
+                .await
+                .map_err(e)?;
+        }
         let mut o = self
             .converge(a, spec, Some(current.resource_uri.as_str()))
             .await?;
-        if let Some(want) = field(d, "maintenance_mode").and_then(Value::as_bool)
+        let want_maintenance = field(d, "maintenance_mode").and_then(Value::as_bool).or(
+            // Back in service after the restart, unless it was in maintenance before.
+            (!restarts.is_empty()).then_some(current.maintenance_mode),
+        );
+        if let Some(want) = want_maintenance
             && want != o.maintenance_mode
         {
             set_maintenance(

@@ -81,7 +81,8 @@ impl Resource for ConferenceStatus {
     const API: Api = Api::Status;
 }
 
-/// A live participant (`status/v1/participant`).
+/// A live participant (`status/v1/participant`). Fields as `pexip/go-infinity-sdk`
+/// `status/models.go` (`Participant`) reads them.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ParticipantStatus {
@@ -93,6 +94,23 @@ pub struct ParticipantStatus {
     pub media_node: String,
     /// Address of the proxying node, if any.
     pub proxy_node: String,
+    /// Address of the node handling its signalling.
+    pub signalling_node: String,
+}
+
+impl ParticipantStatus {
+    /// Whether the participant uses the node at `address` for its media, its proxying or its
+    /// signalling: stopping that node would cut the call. The node fields hold the node's
+    /// address (the Pexip status API documentation: "media_node: The IP address of the
+    /// Conferencing Node handling the media"; the simulator does the same; a capture of a
+    /// real participant would confirm it, unverified).
+    pub fn on_node(&self, address: &str) -> bool {
+        let address = address.trim();
+        !address.is_empty()
+            && [&self.media_node, &self.proxy_node, &self.signalling_node]
+                .iter()
+                .any(|n| n.trim() == address)
+    }
 }
 
 impl Resource for ParticipantStatus {

@@ -76,7 +76,8 @@ async fn create_store_upload_and_sync() {
         created.stored_at,
         store.path("pexconf01").display().to_string()
     );
-    assert_eq!(created.node.deployment_type, "MANUAL-PROVISION-ONLY");
+    // Sent on create, never returned (the API's write-only fields).
+    assert_eq!(created.node.deployment_type, "");
     assert_eq!(
         created.node.alternative_fqdn.as_deref(),
         Some("pexconf01.example.com")
@@ -168,6 +169,7 @@ async fn a_node_never_uploaded_times_out_with_what_to_check() {
 #[tokio::test(start_paused = true)]
 async fn the_bootstrap_survives_a_crash_between_create_and_upload() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let store_dir = dir.path().join("bootstrap");
     {
         // First "process": creates the node, then dies before uploading.

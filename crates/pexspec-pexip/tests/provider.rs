@@ -99,6 +99,8 @@ fn changes(plan: &Plan) -> Vec<String> {
 
 /// The simulator, the Pexip provider, and an in-memory OCI.
 struct World {
+    /// First, so that it checks the simulator's record while the state is still there.
+    _strict: common::Strict,
     sim: Arc<PexipSim>,
     pexip: PexipProvider,
     oci: InMemoryProvider,
@@ -134,9 +136,20 @@ async fn world(graph: &Graph) -> World {
 /// A world whose Management Node waits for its wizard when `operator` says how the operator
 /// is guided (else the simulator runs the wizard itself).
 async fn world_with(graph: &Graph, operator: Option<OperatorWizard>) -> World {
+    world_setup(graph, operator, |_| {}).await
+}
+
+/// [`world_with`], the simulator's options adjusted by `adjust` first.
+async fn world_setup(
+    graph: &Graph,
+    operator: Option<OperatorWizard>,
+    adjust: impl FnOnce(&mut pexip::PexipSimOptions),
+) -> World {
     let dir = tempfile::tempdir().unwrap();
+    let strict = common::Strict::new(dir.path());
     let mut sim_opts = common::sim_options(dir.path());
     sim_opts.auto_bootstrap = operator.is_none();
+    adjust(&mut sim_opts);
     let sim = Arc::new(pexip::start(sim_opts).await.unwrap());
     let store = BootstrapStore::new(dir.path().join("bootstrap"));
     let mut opts = options(&sim, &store, graph);
@@ -153,6 +166,7 @@ async fn world_with(graph: &Graph, operator: Option<OperatorWizard>) -> World {
         }
     }
     World {
+        _strict: strict,
         sim,
         pexip,
         oci,
@@ -558,6 +572,114 @@ async fn a_node_removed_from_the_spec_is_drained_and_deleted() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_location_change_is_marked_as_a_restart_and_drains_the_node_first() {
+    let graph = compile("quickstart.yaml");
+    let mut w = world(&graph).await;
+    w.apply(&graph).await;
+    let node = Address::new(Kind::WorkerVm, "pexconf02");
+    let spare = Address::new(Kind::SystemLocation, "Spare");
+    // The spec with a second location, and pexconf02 moved to it.
+    let mut nodes: Vec<Node> = Vec::new();
+    for n in graph.nodes() {
+        if n.kind() == Kind::SystemLocation && nodes.iter().all(|m| m.address != spare) {
+            let mut desired = n.desired().into_owned();
+            desired
+                .as_object_mut()
+                .unwrap()
+                .insert("name".into(), json!("Spare"));
+            let mut m = Node::new(spare.clone(), n.region.clone(), desired);
+            m.depends_on = n.depends_on.clone();
+            m.span = n.span;
+            nodes.push(m);
+        }
+        if n.address != node {
+            nodes.push(n.clone());
+            continue;
+        }
+        let mut desired = n.desired().into_owned();
+        desired.as_object_mut().unwrap().insert(
+            "system_location".into(),
+            pexspec_graph::Ref::new(spare.clone(), "id").to_value(),
+        );
+        let mut m = Node::new(n.address.clone(), n.region.clone(), desired);
+        m.depends_on = n.depends_on.clone();
+        m.depends_on.insert(spare.clone());
+        m.replaced_with = n.replaced_with.clone();
+        m.span = n.span;
+        nodes.push(m);
+    }
+    let moved = Graph::new(graph.stack(), graph.regions().to_vec(), nodes).unwrap();
+
+    let state = w.observe(&moved).await;
+    let p = plan(&moved, &state);
+    let change = p.change(&node).unwrap();
+    assert_eq!(change.action, Action::Update, "{change:#?}");
+    assert_eq!(change.diff[0].field, "system_location");
+    let mut shown = Vec::new();
+    pexspec_plan::render_human(&p, false, &mut shown).unwrap();
+    let shown = String::from_utf8(shown).unwrap();
+    assert!(shown.contains("(restarts the node"), "{shown}");
+
+    w.sim
+        .start_conference("pexconf02", "Board room", 3, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    w.apply(&moved).await;
+    assert!(
+        start.elapsed() >= Duration::from_secs(600),
+        "the change waited for the conference to end"
+    );
+    let uri = ResourceUri::new(state.get(&node).unwrap().id.clone());
+    let vm: WorkerVm = w.pexip.client().get(&uri).await.unwrap();
+    assert!(
+        vm.system_location
+            .as_ref()
+            .is_some_and(|l| l.as_str() != state.get(&node).unwrap().fields["system_location"]),
+        "{vm:?}"
+    );
+    assert!(!vm.maintenance_mode, "back in service after the change");
+    assert!(plan(&moved, &w.observe(&moved).await).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_management_nodes_dns_and_ntp_are_set_to_the_specs() {
+    // On premises at 172.16.0.10: the simulator serves `configuration/v1/management_vm/`,
+    // whose wizard answers (DNS and NTP 169.254.169.254) differ from the spec's.
+    let graph = compile("hybrid.yaml");
+    let mut w = world_setup(&graph, None, |o| {
+        o.wizard.address = Some("172.16.0.10".into());
+        o.wizard.netmask = Some("255.255.255.0".into());
+        o.wizard.gateway = Some("172.16.0.1".into());
+    })
+    .await;
+    let manager = Address::new(Kind::ManagementBootstrap, "pexmgr");
+    let before = w.observe(&graph).await;
+    let seen = before.get(&manager).unwrap();
+    assert_eq!(seen.id, "/api/admin/configuration/v1/management_vm/1/");
+    assert_eq!(seen.fields["dns_servers"], json!(["169.254.169.254"]));
+    assert_eq!(seen.fields["address"], json!("172.16.0.10"));
+    assert_eq!(
+        plan(&graph, &before).change(&manager).unwrap().action,
+        Action::Update
+    );
+
+    w.apply(&graph).await;
+    let after = w.observe(&graph).await;
+    let seen = after.get(&manager).unwrap();
+    assert_eq!(seen.fields["dns_servers"], json!(["172.16.0.53"]));
+    assert_eq!(
+        seen.fields["ntp_servers"],
+        json!(["ntp1.example.com", "ntp2.example.com", "ntp3.example.com"])
+    );
+    assert!(
+        plan(&graph, &after).is_empty(),
+        "{:#?}",
+        changes(&plan(&graph, &after))
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lost_bootstrap_file_is_named() {
     let graph = compile("quickstart.yaml");
     let mut w = world(&graph).await;
@@ -590,6 +712,7 @@ async fn a_lost_bootstrap_file_is_named() {
 async fn the_wizard_is_the_operators_step() {
     let graph = compile("quickstart.yaml");
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let mut sim_opts = common::sim_options(dir.path());
     sim_opts.auto_bootstrap = false;
     let sim = Arc::new(pexip::start(sim_opts).await.unwrap());

@@ -96,6 +96,7 @@ async fn a_ca_file_of_another_authority_is_refused() {
 #[tokio::test]
 async fn the_fingerprint_is_stable_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let first = pexspec_sim::pexip::start(common::sim_options(dir.path()))
         .await
         .unwrap();
@@ -111,6 +112,7 @@ async fn the_fingerprint_is_stable_across_restarts() {
 #[tokio::test]
 async fn a_certificate_changed_after_first_use_is_refused() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let first = pexspec_sim::pexip::start(common::sim_options(dir.path()))
         .await
         .unwrap();

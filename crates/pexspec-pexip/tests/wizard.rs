@@ -16,6 +16,7 @@ fn not_bootstrapped(dir: &std::path::Path) -> pexspec_sim::pexip::PexipSimOption
 #[tokio::test(start_paused = true)]
 async fn ready_once_the_wizard_completes() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = common::Strict::new(dir.path());
     let sim = Arc::new(
         pexspec_sim::pexip::start(not_bootstrapped(dir.path()))
             .await

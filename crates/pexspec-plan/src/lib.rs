@@ -16,6 +16,7 @@ mod observed;
 mod plan;
 mod provider;
 mod render;
+mod restart;
 
 pub use memory::{InMemoryProvider, apply_plan, resolve_for_apply};
 pub use observed::{Observed, ObservedState};
@@ -25,6 +26,7 @@ pub use provider::{
     Provider, ProviderError, Scope, Sensitive, UpdateRequest, retry_token,
 };
 pub use render::{render_human, show};
+pub use restart::{RESTART_FIELDS, restarts};
 
 use serde_json::Value;
 

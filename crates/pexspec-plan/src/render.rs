@@ -73,7 +73,9 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
             };
             writeln!(out, "  {code}{symbol:>3} {}{reset}{reason}", change.address)?;
             for diff in &change.diff {
-                write_diff(out, diff)?;
+                let restart = change.action == Action::Update
+                    && crate::restart::restarts(change.kind, &diff.field);
+                write_diff(out, diff, restart)?;
             }
         }
     }
@@ -90,9 +92,11 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
     )
 }
 
-fn write_diff(out: &mut dyn Write, diff: &FieldDiff) -> io::Result<()> {
+fn write_diff(out: &mut dyn Write, diff: &FieldDiff, restart: bool) -> io::Result<()> {
     let note = if diff.forces_replacement {
         "  (forces replacement)"
+    } else if restart {
+        "  (restarts the node: maintenance mode and a drain first, then its calls are cut)"
     } else {
         ""
     };

@@ -8,6 +8,20 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "sim-admin-pw";
 
+/// Fails the test, when dropped, if the simulator ignored a body field or a filter that was
+/// not meant to be ignored (the tests that send one on purpose read and clear it first).
+struct Strict(std::path::PathBuf);
+
+impl Drop for Strict {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let ignored = pexip::ignored_under(&self.0).unwrap();
+        assert!(ignored.is_empty(), "ignored by the simulator: {ignored:#?}");
+    }
+}
+
 fn options(dir: &std::path::Path) -> PexipSimOptions {
     let mut opts = PexipSimOptions::new(dir, PASSWORD);
     opts.auto_bootstrap = true;
@@ -59,6 +73,7 @@ async fn location(c: &reqwest::Client, base: &str) -> String {
 #[tokio::test]
 async fn auth_wizard_gate_and_adopted_servers() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let mut opts = options(dir.path());
     opts.auto_bootstrap = false;
     let sim = pexip::start(opts).await.unwrap();
@@ -111,6 +126,7 @@ async fn auth_wizard_gate_and_adopted_servers() {
 #[tokio::test]
 async fn crud_with_real_status_codes_and_pagination() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let sim = pexip::start(options(dir.path())).await.unwrap();
     let c = http();
     let base = sim.base_url();
@@ -178,6 +194,7 @@ async fn crud_with_real_status_codes_and_pagination() {
 #[tokio::test]
 async fn values_past_the_limits_are_field_errors() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let sim = pexip::start(options(dir.path())).await.unwrap();
     let c = http();
     let base = sim.base_url();
@@ -208,6 +225,7 @@ async fn values_past_the_limits_are_field_errors() {
 #[tokio::test]
 async fn nodes_bootstrap_then_sync_on_the_simulated_clock() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let sim = pexip::start(options(dir.path())).await.unwrap();
     let c = http();
     let base = sim.base_url();
@@ -234,6 +252,7 @@ async fn nodes_bootstrap_then_sync_on_the_simulated_clock() {
     assert_eq!(status["objects"][0]["last_updated"], Value::Null);
 
     let url = sim.bootstrap_urls()["pexconf01"].clone();
+    // The browser form stays for uploads by hand.
     let form = c.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(form.contains("name=\"file\""), "{form}");
     let wrong = c
@@ -244,14 +263,34 @@ async fn nodes_bootstrap_then_sync_on_the_simulated_clock() {
         .await
         .unwrap();
     assert_eq!(wrong.status().as_u16(), 400, "another file is refused");
-    let body = format!(
-        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pexip-pexconf01.example.com.xml\"\r\n\
-         Content-Type: application/xml\r\n\r\n{config}\r\n--b--\r\n"
+    // The API endpoint: the raw file as a text/xml body.
+    let api = format!("{url}configuration/bootstrap");
+    let not_xml = c
+        .post(&api)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(config.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_xml.status().as_u16(), 415, "the body must be text/xml");
+    let other = c
+        .post(&api)
+        .header("content-type", "text/xml")
+        .body("<conferencing-node-config><node-id>99</node-id></conferencing-node-config>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status().as_u16(),
+        400,
+        "another node's file is refused"
     );
+    let (_, status) = get(&c, base, "/api/admin/status/v1/worker_vm/").await;
+    assert_eq!(status["objects"][0]["sync_status"], "UNKNOWN");
     let ok = c
-        .post(&url)
-        .header("content-type", "multipart/form-data; boundary=b")
-        .body(body)
+        .post(&api)
+        .header("content-type", "text/xml")
+        .body(config.clone())
         .send()
         .await
         .unwrap();
@@ -271,20 +310,10 @@ async fn nodes_bootstrap_then_sync_on_the_simulated_clock() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let (_, parts) = get(
-        &c,
-        base,
-        "/api/admin/status/v1/participant/?media_node=10.0.1.31",
-    )
-    .await;
+    let (_, parts) = get(&c, base, "/api/admin/status/v1/participant/").await;
     assert_eq!(parts["meta"]["total_count"], 2);
     sim.advance(Duration::from_secs(61)).unwrap();
-    let (_, parts) = get(
-        &c,
-        base,
-        "/api/admin/status/v1/participant/?media_node=10.0.1.31",
-    )
-    .await;
+    let (_, parts) = get(&c, base, "/api/admin/status/v1/participant/").await;
     assert_eq!(parts["meta"]["total_count"], 0);
 
     // Maintenance mode refuses new conferences.
@@ -308,6 +337,7 @@ async fn nodes_bootstrap_then_sync_on_the_simulated_clock() {
 #[tokio::test]
 async fn state_and_fingerprint_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let first = pexip::start(options(dir.path())).await.unwrap();
     let fingerprint = first.fingerprint().to_owned();
     let c = http();
@@ -327,6 +357,7 @@ async fn state_and_fingerprint_survive_a_restart() {
 #[tokio::test]
 async fn injected_faults_answer_once_each() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let sim = pexip::start(options(dir.path())).await.unwrap();
     let c = http();
     sim.inject_faults(&[503]);
@@ -364,15 +395,11 @@ async fn synced_node(sim: &pexip::PexipSim, c: &reqwest::Client) -> String {
     assert_eq!(r.status().as_u16(), 201);
     let node_uri = r.headers()["location"].to_str().unwrap().to_owned();
     let config = r.text().await.unwrap();
-    let body = format!(
-        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pexip-pexconf01.example.com.xml\"\r\n\
-         Content-Type: application/xml\r\n\r\n{config}\r\n--b--\r\n"
-    );
     let url = sim.bootstrap_urls()["pexconf01"].clone();
     let ok = c
-        .post(&url)
-        .header("content-type", "multipart/form-data; boundary=b")
-        .body(body)
+        .post(format!("{url}configuration/bootstrap"))
+        .header("content-type", "text/xml")
+        .body(config)
         .send()
         .await
         .unwrap();
@@ -384,6 +411,7 @@ async fn synced_node(sim: &pexip::PexipSim, c: &reqwest::Client) -> String {
 #[tokio::test]
 async fn conferences_survive_a_restart_and_end_when_the_node_stops() {
     let dir = tempfile::tempdir().unwrap();
+    let _strict = Strict(dir.path().to_path_buf());
     let c = http();
     let first = pexip::start(options(dir.path())).await.unwrap();
     synced_node(&first, &c).await;
@@ -396,7 +424,7 @@ async fn conferences_survive_a_restart_and_end_when_the_node_stops() {
     // Another process on the same state sees the conference, until the node's VM stops.
     let sim = pexip::start(options(dir.path())).await.unwrap();
     let base = sim.base_url();
-    let parts = "/api/admin/status/v1/participant/?media_node=10.0.1.31";
+    let parts = "/api/admin/status/v1/participant/";
     let (_, list) = get(&c, base, parts).await;
     assert_eq!(list["meta"]["total_count"], 3);
     assert_eq!(list["objects"][0]["conference"], "Board room");
@@ -438,4 +466,63 @@ async fn conferences_survive_a_restart_and_end_when_the_node_stops() {
     let (_, list) = get(&c, base, parts).await;
     assert_eq!(list["meta"]["total_count"], 2);
     assert!(sim.set_node_power("pexconf99", false).is_err());
+}
+
+#[tokio::test]
+async fn unknown_fields_and_filters_are_ignored_and_recorded() {
+    // No `Strict` guard: this test sends them on purpose.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = pexip::start(options(dir.path())).await.unwrap();
+    let c = http();
+    let base = sim.base_url();
+    assert!(sim.ignored().unwrap().is_empty());
+    let r = post(
+        &c,
+        base,
+        &format!("{CFG}/dns_server/"),
+        json!({"address": "192.0.2.53", "adress": "typo"}),
+    )
+    .await;
+    assert_eq!(
+        r.status().as_u16(),
+        201,
+        "an unknown field is ignored, not refused"
+    );
+    let (status, list) = get(&c, base, &format!("{CFG}/dns_server/?adress=nothing")).await;
+    assert_eq!(status, 200);
+    let total = list["meta"]["total_count"].as_u64().unwrap();
+    assert!(total >= 2, "an unknown filter selects everything: {list}");
+    let (_, found) = get(
+        &c,
+        base,
+        &format!("{CFG}/dns_server/?address__icontains=192.0.2"),
+    )
+    .await;
+    assert_eq!(found["meta"]["total_count"], 1, "{found}");
+    let (status, _) = get(
+        &c,
+        base,
+        "/api/admin/status/v1/participant/?media_node=10.0.1.31",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ignored = sim.ignored().unwrap();
+    assert_eq!(
+        ignored,
+        vec![
+            "GET /api/admin/configuration/v1/dns_server/: filter `adress`".to_owned(),
+            "GET /api/admin/status/v1/participant/: filter `media_node`".to_owned(),
+            "POST /api/admin/configuration/v1/dns_server/: body field `adress`".to_owned(),
+        ]
+    );
+    assert_eq!(pexip::ignored_under(dir.path()).unwrap().len(), 3);
+    let text = c
+        .get(format!("{base}/_sim/ignored"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("media_node"), "{text}");
 }

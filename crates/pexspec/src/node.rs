@@ -24,9 +24,7 @@ use pexspec_journal::{Holder, Journal, RunInfo, RunStatus, format_age};
 use pexspec_oci::OciClient;
 use pexspec_oci::models::{InstanceAction, LifecycleState};
 use pexspec_pexip::status::SYNCED;
-use pexspec_pexip::{
-    Client, ParticipantStatus, PexipError, WorkerVm, node_status, set_maintenance,
-};
+use pexspec_pexip::{Client, PexipError, WorkerVm, node_status, participants_on, set_maintenance};
 use pexspec_plan::{GetRequest, Provider};
 
 use crate::apply::{Prepared, prepare, runtime, target};
@@ -452,23 +450,17 @@ impl Cx<'_> {
     /// The conferences with participants on the node (as media or proxy node).
     async fn conferences(&mut self, worker: &WorkerVm) -> Result<Conferences, Failed> {
         let mut seen = BTreeMap::new();
-        for filter in ["media_node", "proxy_node"] {
-            let listed = self
-                .pexip()
-                .list::<ParticipantStatus>(&[(filter, worker.address.as_str())])
-                .await;
-            match listed {
-                Ok(list) => {
-                    for p in list {
-                        seen.insert(p.id.clone(), p.conference);
-                    }
+        match participants_on(self.pexip(), &worker.address).await {
+            Ok(list) => {
+                for p in list {
+                    seen.insert(p.id.clone(), p.conference);
                 }
-                Err(e) => {
-                    let name = self.node.name.clone();
-                    return Err(self.fail(format_args!(
-                        "cannot list the participants on `{name}`: {e}"
-                    )));
-                }
+            }
+            Err(e) => {
+                let name = self.node.name.clone();
+                return Err(self.fail(format_args!(
+                    "cannot list the participants on `{name}`: {e}"
+                )));
             }
         }
         let mut out = Conferences::new();

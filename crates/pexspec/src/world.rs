@@ -87,6 +87,9 @@ pub(crate) struct SimWorld {
     /// The Management Node's instance, when it runs in OCI (its wizard is completed once the
     /// instance runs, as an operator would); `None` on premises (completed at start).
     pub manager_instance: Option<Address>,
+    /// The installation wizard's answers (the Management Node's address filled in from its
+    /// instance once it runs).
+    pub wizard: SimWizard,
 }
 
 impl SimWorld {
@@ -96,11 +99,19 @@ impl SimWorld {
         let Some(instance) = &self.manager_instance else {
             return;
         };
-        if observed
+        if let Some(o) = observed
             .get(instance)
-            .is_some_and(|o| o.state.as_deref() == Some("RUNNING"))
+            .filter(|o| o.state.as_deref() == Some("RUNNING"))
         {
-            let _ = self.pexip.complete_wizard();
+            let mut wizard = self.wizard.clone();
+            if wizard.address.is_none() {
+                wizard.address = o
+                    .fields
+                    .get("private_ip")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            let _ = self.pexip.complete_wizard_with(&wizard);
         }
     }
 
@@ -769,6 +780,7 @@ pub(crate) async fn build(
             opts.time_scale = speed.unwrap_or(1.0);
             opts.auto_bootstrap = manager_instance.is_none();
             opts.wizard = wizard_answers(graph, &manager_name);
+            let wizard = opts.wizard.clone();
             let pexip = pexspec_sim::pexip::start(opts).await.map_err(|e| {
                 Setup::failure(format!(
                     "cannot start the Management Node simulator `{manager_name}`: {e}"
@@ -787,6 +799,7 @@ pub(crate) async fn build(
                 pexip,
                 pexip_state,
                 manager_instance: manager_instance.clone(),
+                wizard,
             };
             (client, Some(sim))
         }
@@ -926,6 +939,11 @@ fn wizard_answers(graph: &Graph, name: &str) -> SimWizard {
     if let Some(ntp) = list("ntp_servers") {
         wizard.ntp_servers = ntp;
     }
+    // Known here when the spec gives them (a reference to the instance's private IP is
+    // resolved once the instance runs: see `SimWorld::wizard_if_running`).
+    wizard.address = text("address");
+    wizard.netmask = text("netmask");
+    wizard.gateway = text("gateway");
     wizard
 }
 

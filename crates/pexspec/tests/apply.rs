@@ -152,6 +152,20 @@ fn cycle(spec: &str) {
     let calls = first.event("sim_calls");
     assert!(calls["oci_mutations"].as_u64().unwrap() > 0, "{calls}");
 
+    // Every Conferencing Node is in service when apply ends, and stays so for a simulator
+    // that runs slower on the same state afterwards (as `pexspec sim serve` does at 60x).
+    let nodes = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(node_sync(&dir.join("specs/.pexspec/sim"), 60.0));
+    assert!(
+        !nodes.is_empty(),
+        "no Conferencing Node after apply of {spec}"
+    );
+    assert!(
+        nodes.iter().all(|(_, sync)| sync == "SYNCED"),
+        "after apply of {spec}: {nodes:?}"
+    );
+
     let after = plan(dir, spec);
     assert_eq!(
         after.code, 0,
@@ -192,6 +206,36 @@ fn cycle(spec: &str) {
     // A second destroy has nothing to do.
     let again = destroy(dir, spec);
     assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+/// Each Conferencing Node's `sync_status` as a Management Node simulator started on `state`
+/// at `speed` reports it.
+async fn node_sync(state: &Path, speed: f64) -> Vec<(String, String)> {
+    let secrets: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(state.join("secrets.json")).unwrap()).unwrap();
+    let password = secrets["PEXIP_ADMIN_PASSWORD"].clone();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(state.join("pexip")).unwrap() {
+        let mut opts =
+            pexspec_sim::pexip::PexipSimOptions::new(entry.unwrap().path(), password.clone());
+        opts.time_scale = speed;
+        let sim = pexspec_sim::pexip::start(opts).await.unwrap();
+        let client = pexspec_pexip::Client::new(pexspec_pexip::ClientOptions::new(
+            sim.base_url(),
+            pexspec_pexip::Secret::new(password.clone()),
+            pexspec_pexip::Trust::Pinned(sim.fingerprint().parse().unwrap()),
+        ))
+        .unwrap();
+        for s in client
+            .list::<pexspec_pexip::status::WorkerVmStatus>(&[])
+            .await
+            .unwrap()
+        {
+            out.push((s.name, s.sync_status));
+        }
+        sim.stop().await;
+    }
+    out
 }
 
 #[test]

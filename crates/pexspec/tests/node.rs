@@ -151,11 +151,7 @@ fn pexip(dir: &Path, node: &str) -> Option<Pexip> {
                     .await
                     .unwrap()
                     .unwrap();
-                let participants = client
-                    .list::<pexspec_pexip::ParticipantStatus>(&[(
-                        "media_node",
-                        vm.address.as_str(),
-                    )])
+                let participants = pexspec_pexip::participants_on(&client, &vm.address)
                     .await
                     .unwrap()
                     .len();

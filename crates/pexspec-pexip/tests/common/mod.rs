@@ -14,6 +14,8 @@ use pexspec_sim::pexip::{self, ClockSource, PexipSim, PexipSimOptions};
 pub const PASSWORD: &str = "sim-admin-password";
 
 pub struct Env {
+    /// First field, so it is dropped first, while the state is still there.
+    pub strict: Strict,
     pub sim: PexipSim,
     pub client: Client,
     pub dir: tempfile::TempDir,
@@ -43,7 +45,35 @@ pub async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let sim = pexip::start(sim_options(dir.path())).await.unwrap();
     let client = client(&sim, pinned(&sim));
-    Env { sim, client, dir }
+    Env {
+        strict: Strict::new(dir.path()),
+        sim,
+        client,
+        dir,
+    }
+}
+
+/// Fails the test, when dropped, if a simulator under its directory ignored a body field or a
+/// filter the client sent (the real API would have ignored it silently: a misspelling).
+pub struct Strict(std::path::PathBuf);
+
+impl Strict {
+    pub fn new(root: &std::path::Path) -> Self {
+        Strict(root.to_path_buf())
+    }
+}
+
+impl Drop for Strict {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let ignored = pexip::ignored_under(&self.0).unwrap();
+        assert!(
+            ignored.is_empty(),
+            "the Pexip simulator ignored what the client sent: {ignored:#?}"
+        );
+    }
 }
 
 /// A sleeper that records what it was asked to sleep and returns at once.

@@ -27,6 +27,7 @@ type Outcome<T> = Result<Result<T, Response>, PexipSimError>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/api/admin/configuration/v1/", get(config_root))
         .route(
             "/api/admin/configuration/v1/{kind}/",
             get(list_config).post(create_config),
@@ -49,6 +50,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/faults", post(sim_faults))
         .route("/_sim/nodes", get(sim_nodes))
         .route("/_sim/stats", get(sim_stats))
+        .route("/_sim/ignored", get(sim_ignored))
         .with_state(shared)
 }
 
@@ -178,14 +180,14 @@ fn resource_uri(spec: &KindSpec, id: i64, data: &Map<String, Value>) -> String {
 /// The object as GET shows it: no write-only fields, computed fields added.
 fn render(s: &Store<'_>, spec: &KindSpec, id: i64, data: &Value) -> Value {
     let mut obj = data.as_object().cloned().unwrap_or_default();
-    for field in spec.fields.iter().filter(|f| f.secret) {
+    for field in spec.fields.iter().filter(|f| !f.returned) {
         obj.remove(field.name);
     }
     let uri = resource_uri(spec, id, &obj);
     obj.insert("id".into(), json!(id));
     obj.insert("resource_uri".into(), json!(uri));
     match spec.name {
-        "system_location" => {
+        "system_location" | "management_vm" => {
             for (field, kind) in [("dns_servers", "dns_server"), ("ntp_servers", "ntp_server")] {
                 let refs = obj
                     .get(field)
@@ -233,16 +235,76 @@ fn render(s: &Store<'_>, spec: &KindSpec, id: i64, data: &Value) -> Value {
 
 const RESERVED_PARAMS: &[&str] = &["limit", "offset", "format", "order_by"];
 
-/// Filters (exact match) and paginates `objects` into the API's list body.
+/// The lookups a filter may add to a field name (`name__icontains`). Source of the form:
+/// `pexip/go-infinity-sdk`, `options/options.go` (`SearchableListOptions` sends
+/// `name__icontains`; other list options send `display_name__icontains`,
+/// `alias__icontains`); the others are tastypie's (Django's) text lookups, not confirmed for
+/// Pexip (unverified).
+const LOOKUPS: &[&str] = &[
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+];
+
+/// What the list's resource knows of a filter's field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FilterField {
+    /// A field that can be filtered on.
+    Filterable,
+    /// A field of the resource that refuses filtering (400, as tastypie's
+    /// `InvalidFilterError`).
+    Refused,
+    /// Not a field the simulator knows to be filterable: ignored, as tastypie ignores a filter
+    /// on a field the resource does not have, and recorded.
+    Unknown,
+}
+
+/// Whether the observed `value` passes the filter `lookup` = `want`.
+fn filter_matches(value: Option<&Value>, lookup: &str, want: &str) -> bool {
+    match value {
+        Some(Value::String(s)) => {
+            let (s_l, w_l) = (s.to_lowercase(), want.to_lowercase());
+            match lookup {
+                "exact" => s == want,
+                "iexact" => s_l == w_l,
+                "contains" => s.contains(want),
+                "icontains" => s_l.contains(&w_l),
+                "startswith" => s.starts_with(want),
+                "istartswith" => s_l.starts_with(&w_l),
+                "endswith" => s.ends_with(want),
+                "iendswith" => s_l.ends_with(&w_l),
+                _ => false,
+            }
+        }
+        Some(Value::Bool(b)) => {
+            lookup == "exact" && want.eq_ignore_ascii_case(if *b { "true" } else { "false" })
+        }
+        Some(Value::Number(n)) => lookup == "exact" && n.to_string() == *want,
+        Some(Value::Null) | None => {
+            lookup == "exact" && (want.eq_ignore_ascii_case("null") || want.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// Filters and paginates `objects` into the API's list body. Filters on fields that
+/// `field_of` calls unknown are ignored and their names pushed to `ignored`.
 fn list_body(
     path: &str,
     query: &[(String, String)],
     objects: Vec<Value>,
-    unfilterable: &dyn Fn(&str) -> bool,
+    field_of: &dyn Fn(&str) -> FilterField,
+    ignored: &mut Vec<String>,
 ) -> Response {
     let mut limit: usize = 20;
     let mut offset: usize = 0;
-    let mut filters = Vec::new();
+    let mut filters: Vec<(String, &'static str, String)> = Vec::new();
+    let mut kept: Vec<(String, String)> = Vec::new();
     for (k, v) in query {
         match k.as_str() {
             "limit" => match v.parse() {
@@ -264,35 +326,47 @@ fn list_body(
                 }
             },
             k if RESERVED_PARAMS.contains(&k) => {}
-            _ => filters.push((k.clone(), v.clone())),
+            _ => {
+                let (field, lookup) = match k.rsplit_once("__") {
+                    Some((f, l)) if LOOKUPS.contains(&l) => (f, l),
+                    _ => (k.as_str(), "exact"),
+                };
+                let lookup = LOOKUPS
+                    .iter()
+                    .copied()
+                    .find(|l| *l == lookup)
+                    .unwrap_or("exact");
+                match field_of(field) {
+                    FilterField::Filterable => {
+                        filters.push((field.to_owned(), lookup, v.clone()));
+                        kept.push((k.clone(), v.clone()));
+                    }
+                    FilterField::Refused => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            format!("The '{field}' field does not allow filtering."),
+                        );
+                    }
+                    FilterField::Unknown => ignored.push(k.clone()),
+                }
+            }
         }
     }
     if limit == 0 || limit > 1000 {
         limit = 1000;
     }
-    for (k, _) in &filters {
-        let known = objects.first().is_none_or(|o| o.get(k).is_some());
-        if unfilterable(k) || !known {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("The '{k}' field does not allow filtering."),
-            );
-        }
-    }
-    let matches = |o: &Value| {
-        filters.iter().all(|(k, want)| match o.get(k) {
-            Some(Value::String(s)) => s == want,
-            Some(Value::Bool(b)) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
-            Some(Value::Number(n)) => n.to_string() == *want,
-            Some(Value::Null) => want.eq_ignore_ascii_case("null") || want.is_empty(),
-            _ => false,
+    let selected: Vec<Value> = objects
+        .into_iter()
+        .filter(|o| {
+            filters
+                .iter()
+                .all(|(field, lookup, want)| filter_matches(o.get(field), lookup, want))
         })
-    };
-    let selected: Vec<Value> = objects.into_iter().filter(|o| matches(o)).collect();
+        .collect();
     let total = selected.len();
     let page: Vec<Value> = selected.into_iter().skip(offset).take(limit).collect();
     let link = |off: usize| {
-        let mut q: Vec<String> = filters
+        let mut q: Vec<String> = kept
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
@@ -317,6 +391,18 @@ fn list_body(
             "objects": page,
         }),
     )
+}
+
+/// Records what a request had ignored, one entry per field or filter.
+fn record_ignored(sh: &Shared, request: &str, what: &str, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    sh.with_db(|s| {
+        for name in names {
+            sh.ignore(s, &format!("{request}: {what} `{name}`"));
+        }
+    });
 }
 
 /// Percent-encodes a query component.
@@ -350,14 +436,84 @@ async fn list_config(
         Ok(o) => o,
         Err(e) => return internal(e),
     };
-    let unfilterable = |k: &str| {
-        schema::never_quoted(spec.name, k) || spec.fields.iter().any(|f| f.secret && f.name == k)
+    let field_of = |k: &str| {
+        let field = spec.fields.iter().find(|f| f.name == k);
+        if schema::never_quoted(spec.name, k) || field.is_some_and(|f| f.secret || !f.returned) {
+            FilterField::Refused
+        } else if field.is_some() || spec.read_only.contains(&k) || k == "id" || k == "resource_uri"
+        {
+            FilterField::Filterable
+        } else {
+            FilterField::Unknown
+        }
     };
-    list_body(
-        &format!("{}{}/", schema::CONFIG_PREFIX, spec.name),
-        &q,
-        objects,
-        &unfilterable,
+    let path = format!("{}{}/", schema::CONFIG_PREFIX, spec.name);
+    let mut ignored = Vec::new();
+    let resp = list_body(&path, &q, objects, &field_of, &mut ignored);
+    record_ignored(&sh, &format!("GET {path}"), "filter", &ignored);
+    resp
+}
+
+/// `configuration/v1/`: every resource with its list endpoint and schema, in tastypie's
+/// top-level form (`{"<kind>": {"list_endpoint", "schema"}}`; tastypie's `Api.top_level`, not
+/// confirmed for Pexip by a public source: unverified).
+async fn config_root() -> Response {
+    let mut out = Map::new();
+    for spec in schema::KINDS
+        .iter()
+        .chain(std::iter::once(&schema::MANAGEMENT_VM))
+    {
+        let list = format!("{}{}/", schema::CONFIG_PREFIX, spec.name);
+        out.insert(
+            spec.name.to_owned(),
+            json!({ "list_endpoint": list, "schema": format!("{list}schema/") }),
+        );
+    }
+    json_response(StatusCode::OK, Value::Object(out))
+}
+
+/// `<kind>/schema/`: the resource's fields in tastypie's schema form (`fields` with `type`,
+/// `nullable`, `readonly`, `default`; `filtering`; allowed methods). The form is tastypie's
+/// `build_schema`; the Pexip documentation points API users at these schemas
+/// ("the schema for each resource"); the details are unverified.
+fn kind_schema(spec: &KindSpec) -> Response {
+    let mut fields = Map::new();
+    for fld in spec.fields {
+        let (ty, nullable) = schema::describe(fld.ty);
+        fields.insert(
+            fld.name.to_owned(),
+            json!({ "type": ty, "nullable": nullable, "readonly": false,
+                    "blank": !matches!(fld.def, schema::Def::Required) }),
+        );
+    }
+    for name in spec.read_only {
+        fields.insert(
+            (*name).to_owned(),
+            json!({ "type": "string", "nullable": true, "readonly": true }),
+        );
+    }
+    for name in ["id", "resource_uri"] {
+        fields.insert(
+            name.to_owned(),
+            json!({ "type": if name == "id" { "integer" } else { "string" }, "nullable": false, "readonly": true }),
+        );
+    }
+    let filtering: Map<String, Value> = spec
+        .fields
+        .iter()
+        .filter(|f| f.returned && !f.secret && !schema::never_quoted(spec.name, f.name))
+        .map(|f| (f.name.to_owned(), json!(1)))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({
+            "allowed_detail_http_methods": ["get", "put", "patch", "delete"],
+            "allowed_list_http_methods": ["get", "post"],
+            "default_format": "application/json",
+            "default_limit": 20,
+            "fields": fields,
+            "filtering": filtering,
+        }),
     )
 }
 
@@ -365,6 +521,9 @@ async fn get_config(State(sh): St, Path((kind, id)): Path<(String, String)>) -> 
     let Some(spec) = schema::kind(&kind) else {
         return not_found();
     };
+    if id == "schema" {
+        return kind_schema(spec);
+    }
     let found = sh.with_db(|s| -> Result<Option<Value>, PexipSimError> {
         let Some(id) = find_id(s, spec, &id)? else {
             return Ok(None);
@@ -447,29 +606,54 @@ fn licence_fields(obj: &mut Map<String, Value>, now: i64) {
     }
 }
 
+/// The answer to creating or deleting a singleton (the Management Node's configuration
+/// exists once, from the installation wizard). Unverified: the status a real Management
+/// Node gives is stated by no public source.
+fn singleton(spec: &KindSpec) -> Option<Response> {
+    (spec.name == "management_vm").then(|| {
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The Management Node's configuration cannot be created or deleted.",
+        )
+    })
+}
+
 async fn create_config(State(sh): St, Path(kind): Path<String>, body: Bytes) -> Response {
     let Some(spec) = schema::kind(&kind) else {
         return not_found();
     };
-    let body = match parse_object(&body) {
+    if let Some(r) = singleton(spec) {
+        return r;
+    }
+    let mut body = match parse_object(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
+    if spec.name == "licence"
+        && let Some(Value::String(id)) = body.get_mut("entitlement_id")
+    {
+        // Stored without spaces: Pexip's provider finds the licence it added by the key with
+        // its spaces removed (`pexip/terraform-provider-infinity`,
+        // `internal/provider/resource_infinity_licence.go`, `Create`).
+        *id = id.replace(' ', "");
+    }
     enum Created {
         Plain(String),
         Node { uri: String, id: i64, xml: String },
     }
+    let mut ignored = Vec::new();
     let created = sh.with_db(|s| -> Outcome<Created> {
         let others = s.list(spec.name)?;
-        let mut obj = match schema::validate(spec, &body, None, &others, None, &DbRefs(s)) {
-            Ok(o) => o,
-            Err(errors) => {
-                return Ok(Err(json_response(
-                    StatusCode::BAD_REQUEST,
-                    schema::error_body(spec.name, &errors),
-                )));
-            }
-        };
+        let mut obj =
+            match schema::validate(spec, &body, None, &others, None, &DbRefs(s), &mut ignored) {
+                Ok(o) => o,
+                Err(errors) => {
+                    return Ok(Err(json_response(
+                        StatusCode::BAD_REQUEST,
+                        schema::error_body(spec.name, &errors),
+                    )));
+                }
+            };
         let now = sh.now(s);
         match spec.name {
             "tls_certificate" => {
@@ -528,6 +712,12 @@ async fn create_config(State(sh): St, Path(kind): Path<String>, body: Bytes) -> 
         let xml = node::bootstrap_xml(id, &token, &obj, &manager);
         Ok(Ok(Created::Node { uri, id, xml }))
     });
+    record_ignored(
+        &sh,
+        &format!("POST {}{}/", schema::CONFIG_PREFIX, spec.name),
+        "body field",
+        &ignored,
+    );
     let created = match created {
         Ok(Ok(c)) => c,
         Ok(Err(r)) => return r,
@@ -588,6 +778,7 @@ async fn update(
         Ok(b) => b,
         Err(r) => return r,
     };
+    let mut ignored = Vec::new();
     let result = sh.with_db(|s| -> Outcome<Option<(i64, Map<String, Value>)>> {
         let Some(id) = find_id(s, spec, &path_id)? else {
             return Ok(Ok(None));
@@ -603,8 +794,15 @@ async fn update(
             for f in spec.fields {
                 m.remove(f.name);
             }
-            let defaults = match schema::validate(spec, &body, None, &others, Some(id), &DbRefs(s))
-            {
+            let defaults = match schema::validate(
+                spec,
+                &body,
+                None,
+                &others,
+                Some(id),
+                &DbRefs(s),
+                &mut Vec::new(),
+            ) {
                 Ok(d) => d,
                 Err(errors) => {
                     return Ok(Err(json_response(
@@ -618,16 +816,23 @@ async fn update(
         } else {
             current.clone()
         };
-        let mut obj =
-            match schema::validate(spec, &body, Some(&base), &others, Some(id), &DbRefs(s)) {
-                Ok(o) => o,
-                Err(errors) => {
-                    return Ok(Err(json_response(
-                        StatusCode::BAD_REQUEST,
-                        schema::error_body(spec.name, &errors),
-                    )));
-                }
-            };
+        let mut obj = match schema::validate(
+            spec,
+            &body,
+            Some(&base),
+            &others,
+            Some(id),
+            &DbRefs(s),
+            &mut ignored,
+        ) {
+            Ok(o) => o,
+            Err(errors) => {
+                return Ok(Err(json_response(
+                    StatusCode::BAD_REQUEST,
+                    schema::error_body(spec.name, &errors),
+                )));
+            }
+        };
         if spec.name == "tls_certificate"
             && obj.get("certificate") != current.get("certificate")
             && let Err(r) = certificate_fields(&mut obj)
@@ -637,6 +842,13 @@ async fn update(
         s.replace(spec.name, id, &Value::Object(obj.clone()))?;
         Ok(Ok(Some((id, obj))))
     });
+    let method = if full { "PUT" } else { "PATCH" };
+    record_ignored(
+        &sh,
+        &format!("{method} {}{}/", schema::CONFIG_PREFIX, spec.name),
+        "body field",
+        &ignored,
+    );
     match result {
         Ok(Ok(Some((id, obj)))) => {
             if spec.name == "worker_vm"
@@ -661,6 +873,9 @@ async fn delete_config(State(sh): St, Path((kind, path_id)): Path<(String, Strin
     let Some(spec) = schema::kind(&kind) else {
         return not_found();
     };
+    if let Some(r) = singleton(spec) {
+        return r;
+    }
     let result = sh.with_db(|s| -> Outcome<Option<i64>> {
         let Some(id) = find_id(s, spec, &path_id)? else {
             return Ok(Ok(None));
@@ -699,12 +914,14 @@ async fn delete_config(State(sh): St, Path((kind, path_id)): Path<(String, Strin
                 } else {
                     "ntp_servers"
                 };
-                for (lid, mut loc) in s.list("system_location")? {
-                    if let Some(Value::Array(items)) = loc.get_mut(field) {
-                        let before = items.len();
-                        items.retain(|v| v.as_str() != Some(me.as_str()));
-                        if items.len() != before {
-                            s.replace("system_location", lid, &loc)?;
+                for holder in ["system_location", "management_vm"] {
+                    for (lid, mut loc) in s.list(holder)? {
+                        if let Some(Value::Array(items)) = loc.get_mut(field) {
+                            let before = items.len();
+                            items.retain(|v| v.as_str() != Some(me.as_str()));
+                            if items.len() != before {
+                                s.replace(holder, lid, &loc)?;
+                            }
                         }
                     }
                 }
@@ -914,8 +1131,12 @@ fn status_objects(
         "management_vm" => {
             vec![json!({
                 "id": 1,
+                // `pexip/go-infinity-sdk` `status/models.go` (`ManagementVM`).
+                "configuration_id": 1,
                 "name": sh.opts.wizard.hostname,
                 "primary": true,
+                "last_updated": iso(now),
+                "last_attempted_contact": iso(now),
                 "sync_status": "SYNCED",
                 "upgrade_status": "IDLE",
                 "version": "30.0.0.59565",
@@ -949,6 +1170,7 @@ fn status_objects(
                         "conference": c.name,
                         "media_node": node_address,
                         "proxy_node": "",
+                        "signalling_node": node_address,
                         "display_name": format!("Participant {n}"),
                         "call_direction": "in",
                         "protocol": "WebRTC",
@@ -971,12 +1193,17 @@ async fn list_status(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     match sh.with_db(|s| status_objects(&sh, s, &kind)) {
-        Ok(Some(objects)) => list_body(
-            &format!("{}{kind}/", schema::STATUS_PREFIX),
-            &q,
-            objects,
-            &|_| false,
-        ),
+        Ok(Some(objects)) => {
+            // No public source lists a filter of the status resources: the SDK's status
+            // list options are `limit` and `offset` only (`pexip/go-infinity-sdk`,
+            // `status/status.go`: `ListOptions = options.BaseListOptions`). Every other
+            // parameter is taken as one the real server ignores (unverified).
+            let path = format!("{}{kind}/", schema::STATUS_PREFIX);
+            let mut ignored = Vec::new();
+            let resp = list_body(&path, &q, objects, &|_| FilterField::Unknown, &mut ignored);
+            record_ignored(&sh, &format!("GET {path}"), "filter", &ignored);
+            resp
+        }
         Ok(None) => not_found(),
         Err(e) => internal(e),
     }
@@ -1022,6 +1249,35 @@ pub(crate) fn complete_wizard(sh: &Shared, wizard: &SimWizard) -> Result<(), Pex
                 }
                 s.insert(kind, id, &obj)?;
             }
+        }
+        if let Some(address) = &wizard.address {
+            // The configuration singleton of the Management Node (`pexip/go-infinity-sdk`
+            // `config/management_vm_model.go`), with the wizard's DNS and NTP servers.
+            let uris = |kind: &str| -> Result<Vec<Value>, PexipSimError> {
+                Ok(s.list(kind)?
+                    .into_iter()
+                    .map(|(id, _)| json!(schema::uri(kind, id)))
+                    .collect())
+            };
+            let text = |v: &Option<String>| json!(v.clone().unwrap_or_default());
+            let obj = json!({
+                "name": wizard.hostname,
+                "description": "",
+                "hostname": wizard.hostname,
+                "domain": wizard.domain,
+                "address": address,
+                "netmask": text(&wizard.netmask),
+                "gateway": text(&wizard.gateway),
+                "alternative_fqdn": "",
+                "mtu": 1500,
+                "dns_servers": uris("dns_server")?,
+                "ntp_servers": uris("ntp_server")?,
+                "enable_ssh": "ON",
+                "snmp_mode": "DISABLED",
+                "primary": true,
+                "initializing": false,
+            });
+            s.insert("management_vm", 1, &obj)?;
         }
         s.set_meta(
             "wizard_hostname",
@@ -1158,6 +1414,13 @@ async fn sim_advance(State(sh): St, body: Bytes) -> Response {
 
 async fn sim_nodes(State(sh): St) -> Response {
     json_response(StatusCode::OK, json!(sh.bootstrap_urls()))
+}
+
+async fn sim_ignored(State(sh): St) -> Response {
+    match sh.with_db(|s| s.ignored()) {
+        Ok(list) => json_response(StatusCode::OK, json!(list)),
+        Err(e) => internal(e),
+    }
 }
 
 async fn sim_stats(State(sh): St) -> Response {

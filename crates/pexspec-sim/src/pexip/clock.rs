@@ -78,6 +78,45 @@ impl Clock {
     }
 }
 
+/// The anchors of this process's clock on the state `s`, for a clock running at `scale`.
+///
+/// The state keeps the anchors of the last process that started on it and its speed. A
+/// process at another speed would otherwise scale the whole time since the first start by
+/// its own speed, and a slower one would show an earlier now (an `apply --sim` at 600x
+/// followed by `sim serve` at 60x would see synced nodes back at `SYNCING`). So each start
+/// re-anchors: simulated time goes on from where the previous speed had taken it (and never
+/// from before the latest now any process saw), at this process's speed.
+pub(crate) fn reanchor(
+    s: &super::store::Store<'_>,
+    scale: f64,
+) -> Result<(i64, i64), super::PexipSimError> {
+    let wall_now = wall_ms();
+    let stored = |key: &str| -> Result<Option<i64>, super::PexipSimError> {
+        Ok(s.meta(key)?.and_then(|v| v.parse().ok()))
+    };
+    let sim_now = match (
+        stored("clock_wall_anchor_ms")?,
+        stored("clock_sim_anchor_ms")?,
+    ) {
+        (Some(wall), Some(sim)) => {
+            let old_scale = s
+                .meta("clock_scale")?
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .unwrap_or(scale);
+            sim + ((wall_now - wall).max(0) as f64 * old_scale) as i64
+        }
+        _ => wall_now,
+    };
+    // The high-water mark includes the manual offset; the anchor does not.
+    let offset = s.offset_ms()?;
+    let sim_now = sim_now.max(s.high_water_ms()?.saturating_sub(offset));
+    s.set_meta("clock_wall_anchor_ms", &wall_now.to_string())?;
+    s.set_meta("clock_sim_anchor_ms", &sim_now.to_string())?;
+    s.set_meta("clock_scale", &scale.to_string())?;
+    Ok((wall_now, sim_now))
+}
+
 /// A duration in simulated milliseconds.
 pub(crate) fn dur_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -123,6 +162,29 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000000");
         assert_eq!(iso(1_623_753_814_123), "2021-06-15T10:43:34.123000");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000000");
+    }
+
+    #[test]
+    fn a_restart_at_another_speed_goes_on_from_where_the_last_one_took_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::pexip::store::open(dir.path()).unwrap();
+        let s = crate::pexip::store::Store { conn: &conn };
+        // A process at 600x started 2 s ago (wall) at simulated 1_000_000.
+        let wall = wall_ms() - 2_000;
+        s.set_meta("clock_wall_anchor_ms", &wall.to_string())
+            .unwrap();
+        s.set_meta("clock_sim_anchor_ms", "1000000").unwrap();
+        s.set_meta("clock_scale", "600").unwrap();
+        let (_, sim) = reanchor(&s, 60.0).unwrap();
+        assert!(sim >= 1_000_000 + 1_200_000, "{sim}: 2 s at 600x are kept");
+        assert_eq!(s.meta("clock_scale").unwrap().as_deref(), Some("60"));
+        // A now another process saw later than that bounds the new anchor.
+        s.set_high_water_ms(sim + 10_000_000).unwrap();
+        let (_, again) = reanchor(&s, 1.0).unwrap();
+        assert!(again >= sim + 10_000_000, "{again}");
+        // The high-water mark never goes back.
+        s.set_high_water_ms(5).unwrap();
+        assert_eq!(s.high_water_ms().unwrap(), sim + 10_000_000);
     }
 
     #[test]

@@ -18,6 +18,14 @@
 //! - `POST /_sim/faults` — `{"statuses": [503, 503]}`: the next API calls (after auth) answer
 //!   these statuses, one each, before normal service resumes.
 //! - `GET /_sim/nodes` — node name → bootstrap URL; `GET /_sim/stats` — API calls by method.
+//! - `GET /_sim/ignored` — the body fields and filters the API ignored (see below).
+//!
+//! **Lenient like the real server, strict in tests.** The real management API (tastypie)
+//! ignores a body field a resource does not have and a filter on a field it does not know, so
+//! a misspelled field or filter silently does nothing. This simulator ignores them the same
+//! way, and records each one in its state (`ignored` in `pexip.db`): [`PexipSim::ignored`],
+//! [`ignored_in`] and `GET /_sim/ignored` read the record, and every test that runs against
+//! the simulator asserts that it is empty.
 
 mod api;
 mod clock;
@@ -80,6 +88,15 @@ pub struct SimWizard {
     pub dns_servers: Vec<String>,
     /// NTP servers entered in the wizard.
     pub ntp_servers: Vec<String>,
+    /// The Management Node's IPv4 address, mask and gateway as entered in the wizard. With an
+    /// address the simulator serves the configuration singleton
+    /// `configuration/v1/management_vm/1/`; without one (a `--sim` run whose Management Node
+    /// address is known only once its instance exists) it answers 404 there.
+    pub address: Option<String>,
+    /// Network mask (with `address`).
+    pub netmask: Option<String>,
+    /// Default gateway (with `address`).
+    pub gateway: Option<String>,
 }
 
 impl Default for SimWizard {
@@ -89,6 +106,9 @@ impl Default for SimWizard {
             domain: "example.com".into(),
             dns_servers: vec!["169.254.169.254".into()],
             ntp_servers: vec!["169.254.169.254".into()],
+            address: None,
+            netmask: None,
+            gateway: None,
         }
     }
 }
@@ -250,9 +270,25 @@ impl Shared {
         f(&store::Store { conn: &guard })
     }
 
-    /// Simulated now (ms since the epoch).
+    /// Simulated now (ms since the epoch). Never earlier than a now any process has seen on
+    /// this state directory: the high-water mark is kept in the state, so two processes
+    /// running at different speeds never move the clock back for each other.
     pub(crate) fn now(&self, store: &store::Store<'_>) -> i64 {
-        self.clock.now_ms(store.offset_ms().unwrap_or(0))
+        let t = self.clock.now_ms(store.offset_ms().unwrap_or(0));
+        let seen = store.high_water_ms().unwrap_or(i64::MIN);
+        if t > seen {
+            let _ = store.set_high_water_ms(t);
+            t
+        } else {
+            seen
+        }
+    }
+
+    /// Records that a request's body field or filter was ignored, e.g.
+    /// `POST worker_vm: body field \`snmp_mod\``. A record that cannot be written is not an
+    /// answer the client could see: it is dropped.
+    pub(crate) fn ignore(&self, store: &store::Store<'_>, what: &str) {
+        let _ = store.record_ignored(what);
     }
 
     pub(crate) fn take_fault(&self) -> Option<u16> {
@@ -331,7 +367,8 @@ impl PexipSim {
         &self.cert_path
     }
 
-    /// Conferencing Node name → its bootstrap URL `https://127.0.0.1:PORT/` in this process.
+    /// Conferencing Node name → the base URL of its listener, `https://127.0.0.1:PORT/`, in
+    /// this process (the file goes to `configuration/bootstrap` under it).
     pub fn bootstrap_urls(&self) -> BTreeMap<String, String> {
         self.shared.bootstrap_urls()
     }
@@ -340,6 +377,12 @@ impl PexipSim {
     /// simulator: nodes created later are found too.
     pub fn bootstrap_routes(&self) -> BootstrapRoutes {
         BootstrapRoutes(self.shared.clone())
+    }
+
+    /// The body fields and filters the API ignored, as the real one does, in every process
+    /// that used this state directory (see the module documentation). Tests assert it empty.
+    pub fn ignored(&self) -> Result<Vec<String>, PexipSimError> {
+        self.shared.with_db(|s| s.ignored())
     }
 
     /// Management API calls this process has served.
@@ -355,6 +398,11 @@ impl PexipSim {
     /// Completes the installation wizard with the options' answers (idempotent).
     pub fn complete_wizard(&self) -> Result<(), PexipSimError> {
         api::complete_wizard(&self.shared, &self.shared.opts.wizard)
+    }
+
+    /// Completes the installation wizard with `wizard`'s answers (idempotent).
+    pub fn complete_wizard_with(&self, wizard: &SimWizard) -> Result<(), PexipSimError> {
+        api::complete_wizard(&self.shared, wizard)
     }
 
     /// The next API calls (after auth) answer `statuses`, one each (e.g. `[503, 503]`).
@@ -415,6 +463,41 @@ impl PexipSim {
     }
 }
 
+/// The ignored body fields and filters recorded in the state directory `state_dir` (see
+/// [`PexipSim::ignored`]); empty when the directory holds no simulator state.
+pub fn ignored_in(state_dir: &Path) -> Result<Vec<String>, PexipSimError> {
+    if !state_dir.join(store::DB_FILE).is_file() {
+        return Ok(Vec::new());
+    }
+    let conn = store::open(state_dir)?;
+    store::Store { conn: &conn }.ignored()
+}
+
+/// [`ignored_in`] of every simulator state directory under `root` (any depth), each entry
+/// prefixed with the directory: what a test asserts empty at its end.
+pub fn ignored_under(root: &Path) -> Result<Vec<String>, PexipSimError> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+        for what in ignored_in(&dir)? {
+            out.push(format!("{}: {what}", dir.display()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Starts the simulator on 127.0.0.1. State persists in `opts.state_dir`.
 pub async fn start(opts: PexipSimOptions) -> Result<PexipSim, PexipSimError> {
     let dir = opts.state_dir.clone();
@@ -425,10 +508,7 @@ pub async fn start(opts: PexipSimOptions) -> Result<PexipSim, PexipSimError> {
     let conn = store::open(&dir)?;
     let (wall_anchor, sim_anchor) = {
         let s = store::Store { conn: &conn };
-        let now = clock::wall_ms().to_string();
-        let wall = s.meta_or_insert("clock_wall_anchor_ms", &now)?;
-        let sim = s.meta_or_insert("clock_sim_anchor_ms", &now)?;
-        (wall.parse().unwrap_or(0), sim.parse().unwrap_or(0))
+        clock::reanchor(&s, opts.time_scale)?
     };
     let clock = clock::Clock::new(opts.clock, opts.time_scale, wall_anchor, sim_anchor);
     let cn = format!("{}.{}", opts.wizard.hostname, opts.wizard.domain);

@@ -1,6 +1,20 @@
 //! Simulated Conferencing Nodes before and after their configuration: the bootstrap file the
-//! Management Node generates, and the per-node HTTPS listener (standing in for
-//! `https://<node>:8443/`) whose upload form accepts it.
+//! Management Node generates, and the per-node HTTPS listener standing in for
+//! `https://<node>:8443/`.
+//!
+//! The listener takes the file two ways:
+//! - `POST /configuration/bootstrap` with `Content-Type: text/xml` and the file as the raw
+//!   body: the API way. Source: the independent provisioning client
+//!   `colinbruner/pexip-transcoder-client`, `pexip/client.py` (`_provision` posts the body of
+//!   the `worker_vm` create answer to `https://<address>:8443/configuration/bootstrap` with that
+//!   header, `verify=False`, and treats any `response.ok` status as success). What a real node
+//!   answers is not stated by any public source: this simulator answers 200 on success, 415 to
+//!   a body that is not XML by its content type and 400 to a file that is not this node's
+//!   (unverified; a capture of a real node's answers would confirm them).
+//! - `GET /` shows an upload form and `POST /` takes it as `multipart/form-data`, for people
+//!   who upload by hand in a browser as the deployment guide describes ("Uploading the
+//!   configuration file"). The real page's form field and action are not documented; this
+//!   form is a stand-in for the browser path only, pexspec never uses it.
 
 use std::sync::Arc;
 
@@ -9,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
@@ -158,12 +172,16 @@ fn text(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
-async fn upload(State(st): State<NodeState>, headers: HeaderMap, body: Bytes) -> Response {
-    let content_type = headers
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(parts) = multipart(content_type, &body) else {
+        .unwrap_or("")
+}
+
+/// The browser form's upload (`multipart/form-data`, field `file`).
+async fn upload_form(State(st): State<NodeState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(parts) = multipart(content_type(&headers), &body) else {
         return text(
             StatusCode::BAD_REQUEST,
             "expected a multipart/form-data upload\n",
@@ -178,7 +196,29 @@ async fn upload(State(st): State<NodeState>, headers: HeaderMap, body: Bytes) ->
             "no configuration file in the form field `file`\n",
         );
     };
-    let xml = String::from_utf8_lossy(file.body);
+    apply(&st, file.body)
+}
+
+/// `POST /configuration/bootstrap`: the file as the raw body, `Content-Type: text/xml`.
+async fn upload_api(State(st): State<NodeState>, headers: HeaderMap, body: Bytes) -> Response {
+    let mime = content_type(&headers)
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "text/xml" && mime != "application/xml" {
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected the configuration file as the body, with Content-Type: text/xml\n",
+        );
+    }
+    apply(&st, &body)
+}
+
+/// Applies an uploaded configuration file if it is this node's.
+fn apply(st: &NodeState, file: &[u8]) -> Response {
+    let xml = String::from_utf8_lossy(file);
     let claimed_id = element(&xml, "node-id").and_then(|v| v.parse::<i64>().ok());
     let claimed_token = element(&xml, "token");
     let result = st
@@ -248,7 +288,8 @@ pub(crate) async fn start_listener(shared: &Arc<Shared>, id: i64) -> Result<Stri
     });
     let listener = tls::listen(tcp, config, merged_rx.clone())?;
     let app = Router::new()
-        .route("/", get(form).post(upload))
+        .route("/", get(form).post(upload_form))
+        .route("/configuration/bootstrap", post(upload_api))
         .with_state(NodeState {
             shared: shared.clone(),
             id,

@@ -30,6 +30,9 @@ pub(crate) enum Ty {
     Pin,
     /// PEM text of at most the given length.
     Pem(usize),
+    /// A list of strings (resource URIs of kinds this simulator does not model, such as
+    /// `static_route` and `ssh_authorized_key`).
+    StrList,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +50,13 @@ pub(crate) struct Field {
     pub(crate) name: &'static str,
     pub(crate) ty: Ty,
     pub(crate) def: Def,
-    /// Write-only and never echoed: not returned by GET, never quoted in errors.
+    /// Never quoted in errors (and write-only: see `returned`).
     pub(crate) secret: bool,
+    /// Returned by GET. `false`: write-only, as the real API does for the fields Pexip's own
+    /// provider keeps at the planned value with the comment "value not returned by API"
+    /// (`pexip/terraform-provider-infinity`, `internal/provider/resource_infinity_worker_vm.go`,
+    /// `read`: `deployment_type`, `password`).
+    pub(crate) returned: bool,
 }
 
 const fn f(name: &'static str, ty: Ty, def: Def) -> Field {
@@ -57,6 +65,7 @@ const fn f(name: &'static str, ty: Ty, def: Def) -> Field {
         ty,
         def,
         secret: false,
+        returned: true,
     }
 }
 
@@ -66,6 +75,18 @@ const fn secret(name: &'static str, ty: Ty, def: Def) -> Field {
         ty,
         def,
         secret: true,
+        returned: false,
+    }
+}
+
+/// A write-only field whose value may be quoted in errors.
+const fn write_only(name: &'static str, ty: Ty, def: Def) -> Field {
+    Field {
+        name,
+        ty,
+        def,
+        secret: false,
+        returned: false,
     }
 }
 
@@ -88,6 +109,9 @@ const DEPLOYMENT_TYPES: &[&str] = &[
     "MANUAL-XEN",
 ];
 const SSH_MODES: &[&str] = &["GLOBAL", "OFF", "ON"];
+/// `pexip/terraform-provider-infinity`, `resource_infinity_worker_vm.go`: `snmp_mode`
+/// "Valid choices: DISABLED, STANDARD, AUTHPRIV", default `DISABLED`.
+const SNMP_MODES: &[&str] = &["DISABLED", "STANDARD", "AUTHPRIV"];
 const SERVICE_TYPES: &[&str] = &[
     "conference",
     "lecture",
@@ -248,7 +272,7 @@ pub(crate) static KINDS: &[KindSpec] = &[
                 Def::Str("CONFERENCING"),
             ),
             f("transcoding", Ty::Bool, Def::Bool(true)),
-            f(
+            write_only(
                 "deployment_type",
                 Ty::Choice(DEPLOYMENT_TYPES),
                 Def::Str("MANUAL-PROVISION-ONLY"),
@@ -267,6 +291,32 @@ pub(crate) static KINDS: &[KindSpec] = &[
                 Ty::NullInt(0, 1_000_000),
                 Def::Null,
             ),
+            // The rest of what `pexip/go-infinity-sdk` `config/worker_vm_model.go`
+            // (`WorkerVMCreateRequest`, `WorkerVMUpdateRequest`) sends; limits and defaults from
+            // `pexip/terraform-provider-infinity` `resource_infinity_worker_vm.go`.
+            f(
+                "tls_client_certificate",
+                Ty::NullRef("tls_certificate"),
+                Def::Null,
+            ),
+            f("ssh_authorized_keys", Ty::StrList, Def::EmptyList),
+            f("ssh_authorized_keys_use_cloud", Ty::Bool, Def::Bool(true)),
+            f("static_routes", Ty::StrList, Def::EmptyList),
+            f("snmp_mode", Ty::Choice(SNMP_MODES), Def::Str("DISABLED")),
+            f("snmp_community", Ty::Str(16), Def::Str("public")),
+            f("snmp_username", Ty::Str(100), Def::Str("")),
+            secret("snmp_authentication_password", Ty::Str(100), Def::Str("")),
+            secret("snmp_privacy_password", Ty::Str(100), Def::Str("")),
+            f(
+                "snmp_system_contact",
+                Ty::Str(70),
+                Def::Str("admin@domain.com"),
+            ),
+            f(
+                "snmp_system_location",
+                Ty::Str(70),
+                Def::Str("Virtual machine"),
+            ),
         ],
         read_only: &[
             "cloud_bursting",
@@ -279,6 +329,36 @@ pub(crate) static KINDS: &[KindSpec] = &[
     },
 ];
 
+/// The Management Node's configuration (`management_vm`, a singleton made by the
+/// installation wizard): fields from `pexip/go-infinity-sdk` `config/management_vm_model.go`.
+/// Its identity and addressing (hostname, domain, address, netmask, gateway) are the
+/// wizard's and read-only here (they change only by re-running the wizard: "Re-running the
+/// installation wizard", Pexip Administrator Guide); DNS and NTP servers are writable.
+pub(crate) static MANAGEMENT_VM: KindSpec = KindSpec {
+    name: "management_vm",
+    fields: &[
+        f("name", Ty::Str(32), Def::Required),
+        f("description", Ty::Str(250), Def::Str("")),
+        f("alternative_fqdn", Ty::Str(255), Def::Str("")),
+        f("mtu", Ty::Int(512, 1500), Def::Int(1500)),
+        f("dns_servers", Ty::RefList("dns_server"), Def::EmptyList),
+        f("ntp_servers", Ty::RefList("ntp_server"), Def::EmptyList),
+        f("static_nat_address", Ty::NullIpv4, Def::Null),
+        f("enable_ssh", Ty::Choice(SSH_MODES), Def::Str("ON")),
+        f("snmp_mode", Ty::Choice(SNMP_MODES), Def::Str("DISABLED")),
+    ],
+    read_only: &[
+        "hostname",
+        "domain",
+        "address",
+        "netmask",
+        "gateway",
+        "primary",
+        "initializing",
+    ],
+    unique: &[],
+};
+
 /// A field returned by GET but never quoted in errors (the licence entitlement).
 const fn secret_returned(name: &'static str, ty: Ty, def: Def) -> Field {
     Field {
@@ -286,6 +366,22 @@ const fn secret_returned(name: &'static str, ty: Ty, def: Def) -> Field {
         ty,
         def,
         secret: false,
+        returned: true,
+    }
+}
+
+/// A field type as a tastypie schema names it, and whether null is allowed.
+pub(crate) fn describe(ty: Ty) -> (&'static str, bool) {
+    match ty {
+        Ty::Str(_) | Ty::Choice(_) | Ty::Crypt | Ty::Pin | Ty::Pem(_) => ("string", false),
+        Ty::Bool => ("boolean", false),
+        Ty::Int(..) => ("integer", false),
+        Ty::NullInt(..) => ("integer", true),
+        Ty::Ipv4 => ("string", false),
+        Ty::NullIpv4 | Ty::NullIpv6 => ("string", true),
+        Ty::Ref(_) => ("related", false),
+        Ty::NullRef(_) => ("related", true),
+        Ty::RefList(_) | Ty::StrList => ("related", false),
     }
 }
 
@@ -298,7 +394,10 @@ pub(crate) fn never_quoted(kind: &str, field: &str) -> bool {
 }
 
 pub(crate) fn kind(name: &str) -> Option<&'static KindSpec> {
-    KINDS.iter().find(|k| k.name == name)
+    KINDS
+        .iter()
+        .chain(std::iter::once(&MANAGEMENT_VM))
+        .find(|k| k.name == name)
 }
 
 /// Field errors of one request, in field order.
@@ -425,6 +524,13 @@ fn check(kind: &str, field: &Field, value: &Value, refs: &dyn Refs) -> Result<()
                 Err("Enter 4 to 20 digits, optionally followed by #.".into())
             }
         }
+        (Ty::StrList, Value::Array(items)) => {
+            if items.iter().all(Value::is_string) {
+                Ok(())
+            } else {
+                Err("Expected a list of strings.".into())
+            }
+        }
         (Ty::Pem(max), Value::String(s)) => {
             too_long(s, max)?;
             if s.contains("-----BEGIN ") {
@@ -452,6 +558,9 @@ fn default(def: Def) -> Option<Value> {
 
 /// Validates a create (`existing == None`) or a partial update (`Some(current)`), returning the
 /// full stored object (without id and computed fields).
+///
+/// A body field the kind does not have is ignored, as the real API (tastypie) ignores it;
+/// its name goes to `ignored` so that the simulator can record it (see `Shared::ignore`).
 pub(crate) fn validate(
     spec: &KindSpec,
     body: &Map<String, Value>,
@@ -459,6 +568,7 @@ pub(crate) fn validate(
     others: &[(i64, Value)],
     self_id: Option<i64>,
     refs: &dyn Refs,
+    ignored: &mut Vec<String>,
 ) -> Result<Map<String, Value>, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut out = existing.cloned().unwrap_or_default();
@@ -467,12 +577,7 @@ pub(crate) fn validate(
             continue;
         }
         match spec.fields.iter().find(|fld| fld.name == name) {
-            None => {
-                errors
-                    .entry(name.clone())
-                    .or_default()
-                    .push("This field is unknown.".into());
-            }
+            None => ignored.push(name.clone()),
             Some(field) => match check(spec.name, field, value, refs) {
                 Ok(()) => {
                     out.insert(name.clone(), value.clone());
@@ -550,8 +655,16 @@ mod tests {
             "netmask": "255.255.255.0", "gateway": "10.0.0.1",
             "system_location": "/api/admin/configuration/v1/system_location/1/"
         });
-        let errors =
-            validate(spec, body.as_object().unwrap(), None, &[], None, &NoRefs).unwrap_err();
+        let errors = validate(
+            spec,
+            body.as_object().unwrap(),
+            None,
+            &[],
+            None,
+            &NoRefs,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert_eq!(
             errors["name"],
             vec!["Ensure this value has at most 32 characters (it has 33)."]
@@ -563,11 +676,39 @@ mod tests {
     fn secret_values_are_never_quoted() {
         let spec = kind("worker_vm").unwrap();
         let body = json!({"password": "clear-text-secret"});
-        let errors =
-            validate(spec, body.as_object().unwrap(), None, &[], None, &NoRefs).unwrap_err();
+        let errors = validate(
+            spec,
+            body.as_object().unwrap(),
+            None,
+            &[],
+            None,
+            &NoRefs,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         let text = serde_json::to_string(&errors).unwrap();
         assert!(!text.contains("clear-text-secret"), "{text}");
         assert!(errors.contains_key("password"));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_reported() {
+        let spec = kind("dns_server").unwrap();
+        let body = json!({"address": "192.0.2.53", "adress": "x"});
+        let mut ignored = Vec::new();
+        let out = validate(
+            spec,
+            body.as_object().unwrap(),
+            None,
+            &[],
+            None,
+            &NoRefs,
+            &mut ignored,
+        )
+        .unwrap();
+        assert_eq!(ignored, vec!["adress".to_owned()]);
+        assert!(!out.contains_key("adress"));
+        assert_eq!(out["address"], "192.0.2.53");
     }
 
     #[test]

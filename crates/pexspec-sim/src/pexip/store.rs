@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS conferences (
     participants INTEGER NOT NULL, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS node_power (
     node_id INTEGER PRIMARY KEY, off_at INTEGER NOT NULL, back_at INTEGER);
+CREATE TABLE IF NOT EXISTS ignored (what TEXT PRIMARY KEY, times INTEGER NOT NULL);
 ";
 
 fn db_err(e: rusqlite::Error) -> PexipSimError {
@@ -97,15 +98,46 @@ impl Store<'_> {
             .map_err(db_err)
     }
 
-    /// Inserts the meta value only if absent; returns the value now stored.
-    pub(crate) fn meta_or_insert(&self, key: &str, value: &str) -> Result<String, PexipSimError> {
+    /// Records a body field or filter the API ignored (see `Shared::ignore`).
+    pub(crate) fn record_ignored(&self, what: &str) -> Result<(), PexipSimError> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-                [key, value],
+                "INSERT INTO ignored (what, times) VALUES (?1, 1)
+                 ON CONFLICT(what) DO UPDATE SET times = times + 1",
+                [what],
             )
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// Everything recorded by [`record_ignored`](Self::record_ignored), sorted.
+    pub(crate) fn ignored(&self) -> Result<Vec<String>, PexipSimError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT what FROM ignored ORDER BY what")
             .map_err(db_err)?;
-        Ok(self.meta(key)?.unwrap_or_else(|| value.to_owned()))
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+    }
+
+    /// The latest simulated now any process reported on this state (`i64::MIN`: never).
+    pub(crate) fn high_water_ms(&self) -> Result<i64, PexipSimError> {
+        Ok(self
+            .meta("clock_high_water_ms")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i64::MIN))
+    }
+
+    pub(crate) fn set_high_water_ms(&self, ms: i64) -> Result<(), PexipSimError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('clock_high_water_ms', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                 WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                [ms.to_string()],
+            )
+            .map(|_| ())
+            .map_err(db_err)
     }
 
     pub(crate) fn offset_ms(&self) -> Result<i64, PexipSimError> {

@@ -30,7 +30,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A temporary directory holding `specs/` (the examples, their keys and certificates) and
 /// `specs/three-regions.yaml` (a full mesh of three regions).
-pub fn site() -> tempfile::TempDir {
+pub fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&root().join("specs"), &dir.path().join("specs"));
     std::fs::copy(
@@ -38,7 +38,37 @@ pub fn site() -> tempfile::TempDir {
         dir.path().join("specs/three-regions.yaml"),
     )
     .unwrap();
-    dir
+    Site(dir)
+}
+
+/// A test's site (see [`site`]). When it is dropped the test fails if a Pexip simulator that
+/// ran on it (`--sim`, `sim serve`) ignored a body field or a filter pexspec sent: the real
+/// Management Node would have ignored it silently.
+pub struct Site(tempfile::TempDir);
+
+impl Site {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        assert_pexip_strict(self.0.path());
+    }
+}
+
+/// Fails (unless the test is already failing) if a Pexip simulator state under `root` holds
+/// an ignored body field or filter.
+pub fn assert_pexip_strict(root: &Path) {
+    if std::thread::panicking() {
+        return;
+    }
+    let ignored = pexspec_sim::pexip::ignored_under(root).unwrap();
+    assert!(
+        ignored.is_empty(),
+        "the Pexip simulator ignored what pexspec sent: {ignored:#?}"
+    );
 }
 
 /// The secrets the example specs name: unset, so that `--sim` makes its own stand-ins
