@@ -352,3 +352,79 @@ fn destroy_finds_a_region_the_spec_no_longer_names() {
     let left = tagged(dir, "pexdocs");
     assert!(left.is_empty(), "destroy left: {left:?}");
 }
+
+#[test]
+fn changing_a_vcn_cidr_replaces_dependents_first_and_converges() {
+    let site = common::site();
+    let dir = site.path();
+    let spec = "specs/quickstart.yaml";
+    apply_ok(dir, spec);
+
+    // A new VCN CIDR, and the subnet and addresses in it.
+    let path = dir.join(spec);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("vcn_cidr: 10.0.0.0/16", "vcn_cidr: 10.7.0.0/16")
+        .replace("subnet_cidr: 10.0.0.0/24", "subnet_cidr: 10.7.0.0/24")
+        .replace("private_ip: 10.0.0.", "private_ip: 10.7.0.");
+    assert!(!text.contains("10.0.0."), "{text}");
+    std::fs::write(&path, text).unwrap();
+    let lint = pexspec(dir, &["lint", spec]);
+    assert_eq!(lint.code, 0, "{}{}", lint.stdout, lint.stderr);
+
+    let (plan, human) = plans(dir, spec);
+    let vcn = "vcn[eu-frankfurt-1]";
+    assert_eq!(change(&plan, vcn)["action"], "replace", "{human}");
+    // The VCN's old resource goes after the old ones of everything in it, and the plan
+    // shows it.
+    let first: Vec<&str> = change(&plan, vcn)["delete_after"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `delete_after`:\n{human}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for inside in [
+        "subnet[eu-frankfurt-1]",
+        "route_table[eu-frankfurt-1]",
+        "security_list[eu-frankfurt-1]",
+        "internet_gateway[eu-frankfurt-1]",
+    ] {
+        assert_eq!(change(&plan, inside)["action"], "replace", "{human}");
+        assert!(first.contains(&inside), "{first:?}\n{human}");
+        assert!(
+            change(&plan, inside)["reason"]
+                .as_str()
+                .unwrap()
+                .contains("`vcn[eu-frankfurt-1]` is replaced"),
+            "{human}"
+        );
+    }
+    let subnet_first: Vec<&str> = change(&plan, "subnet[eu-frankfurt-1]")["delete_after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(subnet_first.contains(&"instance[pexconf01]"), "{human}");
+    assert!(human.contains("(the old one is deleted after"), "{human}");
+
+    let applied = apply_ok(dir, spec);
+    let report = &applied.event("summary")["report"];
+    assert_eq!(
+        report["replaced"].as_u64(),
+        plan["summary"]["replace"].as_u64(),
+        "{report}"
+    );
+
+    // Exactly the new spec's resources remain, and the next plan is empty.
+    let (after, human) = plans(dir, spec);
+    let busy: Vec<&Value> = after["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .collect();
+    assert!(busy.is_empty(), "{human}");
+    let left: BTreeSet<String> = tagged(dir, "quickstart").into_keys().collect();
+    assert_eq!(left, tagged_kinds_of(&after));
+}
