@@ -280,7 +280,6 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningSim, SimError> {
     )?;
     // A region the state's tenancy was subscribed to stays served: resources left there
     // (a region removed from a spec) are reachable, as in OCI.
-    let mut regions = regions;
     for r in sim.subscribed_regions() {
         if !regions.contains(&r) && catalog::region(&r).is_some() {
             regions.push(r);
