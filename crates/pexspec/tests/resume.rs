@@ -3,6 +3,9 @@
 //! `IMPORTING`, plans a wait for it, and launches the instances only once it is available:
 //! no `LaunchInstance` is refused, none is sent twice (the simulators' own counters, in the
 //! run's `sim_calls` event, say so).
+//!
+//! And `plan` beside a running `apply`, as separate processes: the apply never fails on its
+//! journal ("database is locked"), however many plans read it meanwhile.
 
 mod common;
 
@@ -142,4 +145,43 @@ fn a_resumed_apply_waits_for_an_importing_image_and_launches_once() {
         "{}",
         String::from_utf8_lossy(&again.stdout)
     );
+}
+
+#[test]
+fn plans_beside_a_running_apply_never_break_it() {
+    let site = common::site();
+    let dir = site.path();
+    let spec = "specs/quickstart.yaml";
+    let mut child = command(dir, &apply_args(spec, "600"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the apply has planned (its simulators' files written: concurrent starts of the
+    // simulators are another matter), plans one after the other for as long as it runs.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("\"event\":\"plan\""), "{first}");
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let mut plans = 0;
+    while child.try_wait().unwrap().is_none() {
+        let planned = command(dir, &["plan", spec, "--sim", "--sim-speed", "600"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            planned.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&planned.stderr)
+        );
+        plans += 1;
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = rest.join().unwrap().join("\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("\"failed\":0"), "{stdout}");
+    assert!(!stderr.contains("database is locked"), "{stderr}");
+    assert!(plans > 0);
 }
