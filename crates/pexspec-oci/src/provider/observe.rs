@@ -216,13 +216,26 @@ impl OciProvider {
     /// loopback port per region) is an error, never a call to a default endpoint.
     pub(crate) async fn subscribed_regions(&self) -> Result<Vec<String>, ProviderError> {
         let home = self.home();
-        let subscriptions = self
+        let subscriptions = match self
             .listed(
                 "ListRegionSubscriptions",
                 home.region(),
                 home.list_region_subscriptions(),
             )
-            .await?;
+            .await
+        {
+            Ok(s) => s,
+            // OCI answers 404 `NotAuthorizedOrNotFound` to a user who may not inspect the
+            // tenancy: say what pexspec needs it for rather than "`observe` does not exist".
+            // Unverified: which policy grants it (`inspect tenancies` is our reading of the
+            // IAM policy reference); a real tenancy with a restricted user would confirm.
+            Err(ProviderError::NotFound { .. }) | Err(ProviderError::Config { .. }) => {
+                return Err(ProviderError::Config {
+                    message: "cannot list the tenancy's region subscriptions (`ListRegionSubscriptions`): pexspec looks for the stack's resources in every subscribed region, so that a region removed from the spec is cleaned up; the user needs to be allowed to inspect the tenancy".to_owned(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let endpoints = self.client.endpoints();
         let overridden: BTreeSet<&str> = endpoints.overridden_regions().collect();
         let mut out = Vec::new();
