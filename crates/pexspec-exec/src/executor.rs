@@ -227,6 +227,9 @@ enum Phase {
     UpdateWait,
     /// Poll until a resource created by an earlier run is listed and ready.
     Appear,
+    /// Poll an observed resource by its id until it leaves its transitional state (the
+    /// plan's `wait`).
+    Settle,
 }
 
 impl Phase {
@@ -234,7 +237,9 @@ impl Phase {
         match self {
             Phase::Delete | Phase::DeleteWait => Operation::Delete,
             Phase::Update | Phase::UpdateWait => Operation::Update,
-            Phase::Create | Phase::Probe | Phase::CreateWait | Phase::Appear => Operation::Create,
+            Phase::Create | Phase::Probe | Phase::CreateWait | Phase::Appear | Phase::Settle => {
+                Operation::Create
+            }
         }
     }
 }
@@ -297,6 +302,12 @@ struct Step<'r> {
     call: Option<(CallId, CallAction)>,
     /// A pending resource that never appeared, created by this run instead.
     created_instead: bool,
+    /// Delete halves (of replaces, or deletes) this step's delete still waits for.
+    del_waiting_on: usize,
+    /// A replace whose old resource is observed: its delete comes first.
+    deletes_first: bool,
+    /// A replace whose old resource is gone: only its create is left.
+    deleted_old: bool,
 }
 
 impl Step<'_> {
@@ -313,7 +324,11 @@ impl Step<'_> {
         self.status == Status::Running
             && matches!(
                 self.phase,
-                Phase::DeleteWait | Phase::CreateWait | Phase::UpdateWait | Phase::Appear
+                Phase::DeleteWait
+                    | Phase::CreateWait
+                    | Phase::UpdateWait
+                    | Phase::Appear
+                    | Phase::Settle
             )
     }
 }
@@ -497,6 +512,10 @@ impl<'r, E: EventSink> Run<'r, E> {
                 holds_slot: false,
                 call: None,
                 created_instead: false,
+                del_waiting_on: graph.del_deps[i].len(),
+                deletes_first: change.action == Action::Replace
+                    && (exec.observed.get(&change.address).is_some() || change.id.is_some()),
+                deleted_old: false,
             });
         }
         let estimated = graph.longest_chain(&estimates);
@@ -532,11 +551,23 @@ impl<'r, E: EventSink> Run<'r, E> {
             estimated_critical_path_ms: estimated.total_ms,
         });
         for i in 0..run.steps.len() {
-            if run.steps[i].waiting_on == 0 {
+            if run.can_start(i) {
                 run.make_ready(i);
             }
         }
         Ok(run)
+    }
+
+    /// Whether step `i` may start: a replace whose old resource goes first once the delete
+    /// halves it waits for are done ([`Change::delete_after`]), any other step (or the
+    /// create of a replace whose old resource is gone) once its dependencies are done.
+    fn can_start(&self, i: usize) -> bool {
+        let step = &self.steps[i];
+        if step.deletes_first && !step.deleted_old {
+            step.del_waiting_on == 0
+        } else {
+            step.waiting_on == 0
+        }
     }
 
     fn at(&self, now: Instant) -> u64 {
@@ -715,23 +746,27 @@ impl<'r, E: EventSink> Run<'r, E> {
     fn start(&mut self, i: usize, now: Instant) {
         let step = &mut self.steps[i];
         step.status = Status::Running;
-        step.started = Some(now);
         step.wait_started = now;
         let change = step.change;
         step.phase = match change.action {
             Action::Create => Phase::Create,
             Action::Update => Phase::Update,
             Action::Delete => Phase::Delete,
-            Action::Replace => {
-                if self.state.get(&change.address).is_some() || change.id.is_some() {
-                    Phase::Delete
-                } else {
-                    Phase::Create
-                }
+            Action::Replace if step.deleted_old => Phase::Create,
+            Action::Replace if step.deletes_first => Phase::Delete,
+            Action::Replace => Phase::Create,
+            Action::Noop if change.wait.is_some() => {
+                step.id = change.id.clone();
+                Phase::Settle
             }
             Action::Noop => Phase::Appear,
         };
         self.active.insert(&change.address);
+        if step.started.is_some() {
+            // The create of a replace whose old resource went first: started already.
+            return;
+        }
+        step.started = Some(now);
         self.events.emit(Event::StepStarted {
             at_ms: ms(now.saturating_duration_since(self.t0)),
             address: change.address.clone(),
@@ -884,7 +919,8 @@ impl<'r, E: EventSink> Run<'r, E> {
             | Phase::CreateWait
             | Phase::UpdateWait
             | Phase::Probe
-            | Phase::Appear => {
+            | Phase::Appear
+            | Phase::Settle => {
                 let id = match step.phase {
                     Phase::Probe | Phase::Appear => None,
                     _ => step.id.clone(),
@@ -1073,9 +1109,20 @@ impl<'r, E: EventSink> Run<'r, E> {
                     Some(o) => self.keep_waiting(i, o.state, now),
                 }
             }
-            (Phase::CreateWait | Phase::UpdateWait | Phase::Appear, OpResult::Got(Ok(Some(o)))) => {
+            (
+                Phase::CreateWait | Phase::UpdateWait | Phase::Appear | Phase::Settle,
+                OpResult::Got(Ok(Some(o))),
+            ) => {
                 self.call_succeeded(i, now);
                 self.observed(i, o, phase, now);
+            }
+            (Phase::Settle, OpResult::Got(Ok(None))) => {
+                self.call_succeeded(i, now);
+                let error = StepError::LifecycleFailed {
+                    address: self.steps[i].address().clone(),
+                    state: "gone while waited for".to_owned(),
+                };
+                self.fail(i, error, now);
             }
             (Phase::CreateWait | Phase::UpdateWait | Phase::Appear, OpResult::Got(Ok(None))) => {
                 self.call_succeeded(i, now);
@@ -1246,8 +1293,10 @@ impl<'r, E: EventSink> Run<'r, E> {
         self.schedule(i, now + delay);
     }
 
-    /// The old resource is gone: a delete is done, a replace goes on with its create.
+    /// The old resource is gone: a delete is done, a replace goes on with its create once
+    /// what it depends on is done (until then it waits, holding no slot).
     fn deleted(&mut self, i: usize, now: Instant) {
+        self.delete_half_done(i);
         let step = &mut self.steps[i];
         if step.change.action == Action::Replace {
             step.phase = Phase::Create;
@@ -1255,9 +1304,32 @@ impl<'r, E: EventSink> Run<'r, E> {
             step.interval = Duration::ZERO;
             step.seen_state = None;
             step.id = None;
-            self.queue.insert(step.key);
+            step.deleted_old = true;
+            if step.waiting_on == 0 {
+                self.queue.insert(step.key);
+            } else {
+                step.status = Status::Blocked;
+                self.active.remove(&step.change.address);
+                if step.holds_slot {
+                    step.holds_slot = false;
+                    self.slots = self.slots.saturating_sub(1);
+                }
+            }
         } else {
             self.succeeded(i, now);
+        }
+    }
+
+    /// The delete half of step `i` is done: the replaces whose old resources waited for it
+    /// may delete theirs.
+    fn delete_half_done(&mut self, i: usize) {
+        for k in 0..self.graph.del_dependents[i].len() {
+            let d = self.graph.del_dependents[i][k];
+            let dep = &mut self.steps[d];
+            dep.del_waiting_on = dep.del_waiting_on.saturating_sub(1);
+            if dep.status == Status::Blocked && self.can_start(d) {
+                self.make_ready(d);
+            }
         }
     }
 
@@ -1275,7 +1347,7 @@ impl<'r, E: EventSink> Run<'r, E> {
             let d = self.graph.dependents[i][k];
             let dep = &mut self.steps[d];
             dep.waiting_on = dep.waiting_on.saturating_sub(1);
-            if dep.waiting_on == 0 && dep.status == Status::Blocked {
+            if dep.status == Status::Blocked && self.can_start(d) {
                 self.make_ready(d);
             }
         }
@@ -1285,11 +1357,14 @@ impl<'r, E: EventSink> Run<'r, E> {
     fn fail(&mut self, i: usize, error: StepError, now: Instant) {
         self.finish(i, Outcome::Failed, Some(error), now);
         let mut skipped = BTreeSet::new();
+        // What depends on it, and the replaces whose old resources wait for its delete.
         let mut stack: Vec<usize> = self.graph.dependents[i].clone();
+        stack.extend(self.graph.del_dependents[i].iter().copied());
         while let Some(d) = stack.pop() {
             if matches!(self.steps[d].status, Status::Blocked | Status::Ready) && skipped.insert(d)
             {
                 stack.extend(self.graph.dependents[d].iter().copied());
+                stack.extend(self.graph.del_dependents[d].iter().copied());
             }
         }
         let because = self.steps[i].change.address.clone();

@@ -13,7 +13,7 @@ use crate::error::ExecError;
 /// Whether a change needs a step: every action but noop, and a noop still pending (created
 /// by an earlier run, not yet listed: the step waits for it).
 pub fn is_step(change: &Change) -> bool {
-    change.action != Action::Noop || change.pending
+    change.action != Action::Noop || change.pending || change.wait.is_some()
 }
 
 /// The steps of a plan: indices into `changes`, what each waits for and who waits for it,
@@ -23,6 +23,11 @@ pub(crate) struct StepGraph<'p> {
     pub(crate) changes: Vec<&'p Change>,
     pub(crate) deps: Vec<Vec<usize>>,
     pub(crate) dependents: Vec<Vec<usize>>,
+    /// For a replace: the steps whose delete its old resource's delete waits for
+    /// ([`Change::delete_after`]).
+    pub(crate) del_deps: Vec<Vec<usize>>,
+    /// The replaces whose old resource's delete waits for this step's delete.
+    pub(crate) del_dependents: Vec<Vec<usize>>,
     pub(crate) order: Vec<usize>,
     pub(crate) unchanged: usize,
 }
@@ -61,6 +66,27 @@ impl<'p> StepGraph<'p> {
             }
             deps[i] = ds;
         }
+        let mut del_deps = vec![Vec::new(); changes.len()];
+        let mut del_dependents = vec![Vec::new(); changes.len()];
+        for (i, c) in changes.iter().enumerate() {
+            if c.action != Action::Replace {
+                continue;
+            }
+            let mut ds: Vec<usize> = c
+                .delete_after
+                .iter()
+                .filter_map(|a| index.get(a).copied())
+                .filter(|&d| {
+                    d != i && matches!(changes[d].action, Action::Replace | Action::Delete)
+                })
+                .collect();
+            ds.sort_unstable();
+            ds.dedup();
+            for &d in &ds {
+                del_dependents[d].push(i);
+            }
+            del_deps[i] = ds;
+        }
         // Kahn, the ready set ordered by plan position: deterministic.
         let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
         let mut ready: BTreeSet<usize> = (0..changes.len()).filter(|&i| waiting[i] == 0).collect();
@@ -89,6 +115,8 @@ impl<'p> StepGraph<'p> {
             changes,
             deps,
             dependents,
+            del_deps,
+            del_dependents,
             order,
             unchanged,
         })
@@ -227,6 +255,8 @@ mod tests {
             id: None,
             diff: Vec::new(),
             pending: false,
+            wait: None,
+            delete_after: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use pexspec_exec::{
 };
 use pexspec_graph::Address;
 use pexspec_plan::{ObservedState, Sensitive};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::JournalError;
@@ -389,6 +389,50 @@ impl Journal {
         })
     }
 
+    /// Opens the journal of `dir` to read it only (`pexspec plan`, beside a running
+    /// `apply`): a read-only connection that writes nothing (no schema, no key, no
+    /// permissions) and so can never make a writer wait or fail; in WAL mode a reader never
+    /// blocks a writer. A directory without a journal yet gets one, as [`open`](Self::open)
+    /// does (no apply can be writing a journal that does not exist).
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, JournalError> {
+        let dir = dir.as_ref().to_path_buf();
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Self::open(&dir);
+        }
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(sqlite(&db))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(sqlite(&db))?;
+        conn.execute_batch("PRAGMA query_only = ON;")
+            .map_err(sqlite(&db))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite(&db))?;
+        if version > SCHEMA_VERSION {
+            return Err(JournalError::Schema {
+                path: db,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let key = SealKey::load_or_create(&dir.join(KEY_FILE), false)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                key,
+                dir,
+                db,
+                clock: Box::new(SystemTime::now),
+            }),
+        })
+    }
+
     /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
@@ -679,7 +723,9 @@ impl Journal {
         }
         if !settle.is_empty() {
             let mut conn = self.conn();
-            let tx = conn.transaction().map_err(self.sqlite())?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(self.sqlite())?;
             for (id, outcome, resource_id) in &settle {
                 tx.execute(
                     "UPDATE calls SET outcome = ?1, result_ms = ?2,
@@ -894,7 +940,13 @@ impl RunJournal {
         let j = &self.journal;
         let call_id = i64::try_from(id.0).unwrap_or(-1);
         let mut conn = j.conn();
-        let tx = conn.transaction().map_err(j.sqlite())?;
+        // Immediate: the write lock is taken (waiting out another writer) before the read. A
+        // deferred transaction that reads then writes fails at once, without waiting
+        // (`SQLITE_BUSY_SNAPSHOT`, "database is locked"), when another connection committed
+        // in between: another process that looked at the journal lost an apply its answer.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(j.sqlite())?;
         let row: Option<(String, String)> = tx
             .query_row(
                 "SELECT address, action FROM calls WHERE id = ?1 AND run = ?2",

@@ -100,6 +100,46 @@ pub struct Change {
     /// Created a moment ago and not yet listed by the cloud: wait, do not create again.
     #[serde(default, skip_serializing_if = "is_false")]
     pub pending: bool,
+    /// A noop whose resource exists but is not ready yet: the transitional lifecycle state
+    /// it was observed in (`IMPORTING`, `PROVISIONING`, `STARTING`...). Apply waits until it
+    /// is ready (polls, sends nothing) before the changes that depend on it start, as a
+    /// resumed apply must after a crash during an image import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
+    /// For a replace: the replaces and deletes whose old resources depend on this one's (its
+    /// dependents in the spec, or resources whose observed fields refer to it). The old
+    /// resource is deleted only once theirs are gone (a VCN after its subnets, a subnet after
+    /// its instances); the new one is created after what it depends on, as any create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_after: Vec<Address>,
+}
+
+/// Lifecycle states of a resource on its way to ready (created, imported, started or
+/// changed a moment ago): an observed resource in one of them is waited for, never taken for
+/// done. The executor's list of states to poll on includes these.
+pub const TRANSITIONAL_STATES: &[&str] = &[
+    "CREATING",
+    "PROVISIONING",
+    "IMPORTING",
+    "STARTING",
+    "ATTACHING",
+    "ASSIGNING",
+    "UPDATING",
+    "MOVING",
+    "PENDING",
+    "PEERING",
+    "SYNCING",
+    "UPLOADED",
+    "BOOTING",
+];
+
+/// Whether `state` is a transitional state on the way to ready ([`TRANSITIONAL_STATES`]);
+/// case does not matter.
+pub fn is_transitional(state: Option<&str>) -> bool {
+    state.is_some_and(|s| {
+        let upper = s.trim().to_ascii_uppercase();
+        TRANSITIONAL_STATES.contains(&upper.as_str())
+    })
 }
 
 impl Change {
@@ -311,6 +351,19 @@ fn contains_secret(value: &Value) -> bool {
     }
 }
 
+/// The addresses of the references left in a value.
+fn refs_in(value: &Value, out: &mut BTreeSet<Address>) {
+    if let Some(r) = Ref::from_value(value) {
+        out.insert(r.address);
+        return;
+    }
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| refs_in(v, out)),
+        Value::Object(map) => map.values().for_each(|v| refs_in(v, out)),
+        _ => {}
+    }
+}
+
 fn backticked(fields: &[&str]) -> String {
     let quoted: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
     quoted.join(", ")
@@ -368,7 +421,27 @@ fn diff_existing(
         .map(|d| d.field.as_str())
         .collect();
     if !forcing.is_empty() {
-        let reason = format!("{} cannot change in place", backticked(&forcing));
+        // Say why, when the new value is another resource's that is itself new.
+        let mut causes = BTreeSet::new();
+        for d in diff.iter().filter(|d| d.forces_replacement) {
+            refs_in(&d.new, &mut causes);
+        }
+        let causes: Vec<String> = causes
+            .into_iter()
+            .filter(|a| index.decided(a) == Some(Decided::New))
+            .map(|a| {
+                if index.observed.get(&a).is_some() {
+                    format!("`{a}` is replaced")
+                } else {
+                    format!("`{a}` is created anew")
+                }
+            })
+            .collect();
+        let mut reason = format!("{} cannot change in place", backticked(&forcing));
+        if !causes.is_empty() {
+            reason.push_str(": ");
+            reason.push_str(&causes.join(", "));
+        }
         return (Action::Replace, Reason::Owned(reason), diff);
     }
     if diff.is_empty() {
@@ -449,6 +522,18 @@ pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
                 (action, reason, diff, Some(obs.id.clone()), false)
             }
         };
+        let wait = match slot.observed {
+            Some(obs) if action == Action::Noop && is_transitional(obs.state.as_deref()) => {
+                obs.state.clone()
+            }
+            _ => None,
+        };
+        let reason = match &wait {
+            Some(state) => Reason::Owned(format!(
+                "exists, `{state}`: wait until it is ready before what depends on it"
+            )),
+            None => reason,
+        };
         let decided = match action {
             Action::Create | Action::Replace => Decided::New,
             _ if pending => Decided::New,
@@ -472,6 +557,8 @@ pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
             id,
             diff,
             pending,
+            wait,
+            delete_after: Vec::new(),
         });
     }
     let deletes = deletes(graph, observed, &changes);
@@ -479,6 +566,7 @@ pub fn plan(graph: &Graph, observed: &ObservedState) -> Plan {
         count(&mut summary, change.action);
     }
     changes.extend(deletes);
+    order_replaces(graph, observed, &mut changes);
     Plan {
         version: 1,
         stack: graph.stack().to_owned(),
@@ -556,6 +644,28 @@ fn deletes(graph: &Graph, observed: &ObservedState, changes: &[Change]) -> Vec<C
             }
         }
     }
+    // Two resources that name each other (the two RPCs of a peering) would wait for each
+    // other: the first edge of such a loop, in address order, is kept, the closing one left
+    // out. `waits_for` follows what is kept.
+    let mut kept: BTreeMap<&Address, BTreeSet<&Address>> = BTreeMap::new();
+    for (target, referrers) in &referrers_of {
+        for referrer in referrers {
+            if !reaches(&kept, referrer, target) {
+                kept.entry(*target).or_default().insert(*referrer);
+            }
+        }
+    }
+    for w in waits_for.values_mut() {
+        w.clear();
+    }
+    for (target, referrers) in &kept {
+        for referrer in referrers {
+            if let Some(w) = waits_for.get_mut(referrer) {
+                w.insert(*target);
+            }
+        }
+    }
+    let referrers_of = kept;
     // Kahn: a deleted resource is ready once every deleted resource referring to it is done.
     let mut blocking: BTreeMap<&Address, usize> = waits_for.keys().map(|a| (*a, 0)).collect();
     for targets in waits_for.values() {
@@ -613,10 +723,120 @@ fn deletes(graph: &Graph, observed: &ObservedState, changes: &[Change]) -> Vec<C
                 id: Some(o.id.clone()),
                 diff: Vec::new(),
                 pending: false,
+                wait: None,
+                delete_after: Vec::new(),
                 address,
             })
         })
         .collect()
+}
+
+/// Orders the deletes of the old resources of replaces: a replaced resource's old one goes
+/// after the old ones of the replaces and deletes that depend on it ([`Change::delete_after`]):
+/// its dependents in the spec's graph that are replaced too, and the replaced or deleted
+/// resources whose observed fields refer to it (by id or computed field). An edge that would
+/// close a loop (two RPCs naming each other) is left out, the graph's own edges first.
+///
+/// A replace is destroy-before-create: the new resource carries the same `pexspec-address`
+/// tag as the old one (observe keeps one resource per address), and usually the same
+/// addresses and names (a subnet's CIDR inside its VCN, an instance's private IP), which OCI
+/// refuses twice.
+fn order_replaces(graph: &Graph, observed: &ObservedState, changes: &mut [Change]) {
+    let replaced: BTreeSet<&Address> = changes
+        .iter()
+        .filter(|c| c.action == Action::Replace && observed.get(&c.address).is_some())
+        .map(|c| &c.address)
+        .collect();
+    if replaced.is_empty() {
+        return;
+    }
+    // Whose old resource goes first: `before[x]` holds the changes whose delete precedes
+    // x's old resource's.
+    let going: BTreeMap<&Address, &Change> = changes
+        .iter()
+        .filter(|c| {
+            (c.action == Action::Replace && replaced.contains(&c.address))
+                || c.action == Action::Delete
+        })
+        .map(|c| (&c.address, c))
+        .collect();
+    let mut before: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+    // The waits the executor will have, by half: a replace's delete (`true`) and its whole
+    // step (`false`, after its delete and its dependencies); a delete's step is its delete.
+    let mut waits: BTreeMap<Half, BTreeSet<Half>> = BTreeMap::new();
+    for c in changes.iter() {
+        let deps = c.depends_on.iter().map(|d| (d.clone(), false));
+        match c.action {
+            Action::Replace if replaced.contains(&c.address) => {
+                let whole = waits.entry((c.address.clone(), false)).or_default();
+                whole.insert((c.address.clone(), true));
+                whole.extend(deps);
+            }
+            Action::Delete => {
+                waits
+                    .entry((c.address.clone(), true))
+                    .or_default()
+                    .extend(deps);
+                waits
+                    .entry((c.address.clone(), false))
+                    .or_default()
+                    .insert((c.address.clone(), true));
+            }
+            _ => waits
+                .entry((c.address.clone(), false))
+                .or_default()
+                .extend(deps),
+        }
+    }
+    let mut add =
+        |waits: &mut BTreeMap<Half, BTreeSet<Half>>, target: &Address, first: &Address| {
+            let (t, f) = ((target.clone(), true), (first.clone(), true));
+            if target == first || reaches(waits, &f, &t) {
+                return;
+            }
+            waits.entry(t).or_default().insert(f);
+            before
+                .entry(target.clone())
+                .or_default()
+                .insert(first.clone());
+        };
+    // The graph's edges: a replaced dependent's old resource goes before its dependency's.
+    for node in graph.nodes() {
+        if !going.contains_key(&node.address) {
+            continue;
+        }
+        for target in &node.depends_on {
+            if replaced.contains(target) {
+                add(&mut waits, target, &node.address);
+            }
+        }
+    }
+    // The cloud's references: an old resource that names a replaced one goes first.
+    let mut by_identity: BTreeMap<&str, &Address> = BTreeMap::new();
+    for a in &replaced {
+        if let Some(o) = observed.get(a) {
+            for identity in o.identities() {
+                by_identity.insert(identity, *a);
+            }
+        }
+    }
+    for c in going.values() {
+        let Some(o) = observed.get(&c.address) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        strings(&o.fields, &mut found);
+        for text in found {
+            if let Some(target) = by_identity.get(text) {
+                add(&mut waits, target, &c.address);
+            }
+        }
+    }
+    for c in changes.iter_mut() {
+        if let Some(first) = before.remove(&c.address) {
+            c.delete_after = first.into_iter().collect();
+        }
+    }
 }
 
 /// The plan of `pexspec destroy`: every observed resource of the stack deleted, the graph
@@ -672,8 +892,11 @@ pub fn destroy(graph: &Graph, observed: &ObservedState) -> Plan {
     plan
 }
 
+/// One half of a step: a replace's delete (`true`), or the whole step (`false`).
+type Half = (Address, bool);
+
 /// Whether `from` already waits, directly or not, for `to`.
-fn reaches(waits: &BTreeMap<Address, BTreeSet<Address>>, from: &Address, to: &Address) -> bool {
+fn reaches<T: Ord>(waits: &BTreeMap<T, BTreeSet<T>>, from: &T, to: &T) -> bool {
     let mut stack = vec![from];
     let mut seen = BTreeSet::new();
     while let Some(a) = stack.pop() {

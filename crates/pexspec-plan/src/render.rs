@@ -1,5 +1,6 @@
 //! The plan for people, in the manner of Terraform: a symbol per change (`+` create,
-//! `~` update, `-/+` replace, `-` delete), grouped by region (global first, the Pexip
+//! `~` update, `-/+` replace, `-` delete, `…` exists and is waited for, `?` created and not
+//! yet listed), grouped by region (global first, the Pexip
 //! Management Node last), the fields that differ, and a counts line.
 
 use std::collections::BTreeMap;
@@ -35,7 +36,7 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
     let shown: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::Noop || c.pending)
+        .filter(|c| c.action != Action::Noop || c.pending || c.wait.is_some())
         .collect();
     if shown.is_empty() {
         writeln!(
@@ -61,12 +62,15 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
         writeln!(out)?;
         writeln!(out, "{}{}{reset}", paint(BOLD), group.label())?;
         for change in changes {
+            let waits = change.pending || change.wait.is_some();
             let symbol = if change.pending {
                 "?"
+            } else if change.wait.is_some() {
+                "…"
             } else {
                 change.action.symbol()
             };
-            let code = paint(color_of(change.action, change.pending));
+            let code = paint(color_of(change.action, waits));
             let reason = match change.action {
                 Action::Create if !change.pending => String::new(),
                 _ => format!(": {}", change.reason),
@@ -77,9 +81,31 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
                     && crate::restart::restarts(change.kind, &diff.field);
                 write_diff(out, diff, restart)?;
             }
+            if !change.delete_after.is_empty() {
+                let first: Vec<String> = change
+                    .delete_after
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect();
+                writeln!(
+                    out,
+                    "        (the old one is deleted after {})",
+                    first.join(", ")
+                )?;
+            }
         }
     }
+    let waiting = plan.changes.iter().filter(|c| c.wait.is_some()).count();
     writeln!(out)?;
+    if waiting > 0 {
+        writeln!(
+            out,
+            "{waiting} existing resource{} not ready yet (…): apply waits for {} before what depends on {}.",
+            if waiting == 1 { " is" } else { "s are" },
+            if waiting == 1 { "it" } else { "them" },
+            if waiting == 1 { "it" } else { "them" },
+        )?;
+    }
     let s = &plan.summary;
     writeln!(
         out,

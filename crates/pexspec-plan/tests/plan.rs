@@ -379,6 +379,47 @@ fn a_resource_created_but_not_yet_listed_is_waited_for() {
 }
 
 #[test]
+fn an_existing_resource_not_ready_yet_is_a_wait_and_what_depends_on_it_waits() {
+    let g = graph(&spec_text(&zurich_frankfurt()));
+    let cloud = InMemoryProvider::new();
+    converge(&g, &cloud);
+    let mut observed = observe(&g, &cloud);
+    let image = a("image[conferencing:eu-zurich-1]");
+    let instance = a("instance[pexconf-zrh01]");
+    // A crash during the import: the image exists, importing; its instance does not.
+    observed.resources.get_mut(&image).unwrap().state = Some("IMPORTING".into());
+    observed.resources.remove(&instance);
+    let p = plan(&g, &observed);
+    let c = p.change(&image).unwrap();
+    assert_eq!(c.action, Action::Noop);
+    assert_eq!(c.wait.as_deref(), Some("IMPORTING"));
+    assert_eq!(p.change(&instance).unwrap().action, Action::Create);
+    assert!(p.change(&instance).unwrap().depends_on.contains(&image));
+    let text = human(&p);
+    assert!(
+        text.contains("  … image[conferencing:eu-zurich-1]: exists, `IMPORTING`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 existing resource is not ready yet"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+    let entry = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "image[conferencing:eu-zurich-1]")
+        .unwrap();
+    assert_eq!(entry["wait"], "IMPORTING");
+    // Ready, it is a plain noop again.
+    observed.resources.get_mut(&image).unwrap().state = Some("AVAILABLE".into());
+    let p = plan(&g, &observed);
+    assert_eq!(p.change(&image).unwrap().wait, None);
+    assert!(!human(&p).contains('…'));
+}
+
+#[test]
 fn a_removed_optional_field_is_unset() {
     let cloud = InMemoryProvider::new();
     let g = graph(&spec_text(&zurich_frankfurt()));

@@ -278,6 +278,13 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningSim, SimError> {
             keys: TrustedKeys::with_test_key(),
         },
     )?;
+    // A region the state's tenancy was subscribed to stays served: resources left there
+    // (a region removed from a spec) are reachable, as in OCI.
+    for r in sim.subscribed_regions() {
+        if !regions.contains(&r) && catalog::region(&r).is_some() {
+            regions.push(r);
+        }
+    }
     let (stop, _) = watch::channel(false);
     let mut endpoints = BTreeMap::new();
     let mut tasks = Vec::new();

@@ -482,7 +482,7 @@ async fn locked(
         crate::progress::debug_plan(&plan, graph, err);
     }
     let before = world.sim.as_ref().map(|s| s.calls());
-    if plan.is_empty() && !plan.changes.iter().any(|c| c.pending) {
+    if plan.is_empty() && !plan.changes.iter().any(|c| c.pending || c.wait.is_some()) {
         if !json && mode == Mode::Destroy {
             let _ = writeln!(err, "Nothing to destroy: no resource of this stack exists.");
         }

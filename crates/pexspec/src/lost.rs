@@ -81,7 +81,9 @@ pub(crate) fn mark(
 /// it): for `plan`, which holds no journal of its own.
 pub(crate) fn mark_in(prepared: &Prepared, observed: &mut ObservedState, err: &mut dyn Write) {
     let state_dir = prepared.spec_dir.join(".pexspec");
-    match Journal::open(&state_dir) {
+    // Read-only: a plan beside a running apply never makes the apply's journal writes wait
+    // or fail.
+    match Journal::open_read_only(&state_dir) {
         Ok(journal) => mark(&journal, &prepared.graph, observed, err),
         Err(e) => {
             let _ = writeln!(

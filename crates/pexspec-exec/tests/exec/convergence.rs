@@ -192,3 +192,66 @@ async fn a_stale_or_foreign_plan_is_refused_before_anything_changes() {
     );
     assert!(sim.calls().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_vcn_goes_after_its_dependents_and_comes_back_before_them() {
+    let graph = fixture("quickstart.yaml");
+    let sim = SimProvider::new(SimTiming::realistic());
+    assert!(apply(&sim, &graph, options()).await.report.is_success());
+    // The VCN's CIDR differs: it and everything in it are replaced.
+    let vcn = Address::new(Kind::Vcn, "eu-frankfurt-1");
+    sim.cloud().mutate(graph.stack(), &vcn, |o| {
+        o.fields["cidr_block"] = json!("10.9.0.0/16");
+    });
+    let (p, observed) = plan_now(&sim, &graph);
+    let first = &p.change(&vcn).unwrap().delete_after;
+    assert!(!first.is_empty(), "{:?}", p.change(&vcn));
+    let since = sim.elapsed();
+    let ran = run(&sim, &graph, &p, &observed, options(), None).await;
+    assert!(ran.report.is_success(), "{:#?}", ran.report.failures);
+    let at = |address: &Address, call: Call| {
+        sim.calls_of(address)
+            .into_iter()
+            .find(|c| c.start >= since && c.call == call)
+            .unwrap_or_else(|| panic!("no {call:?} of `{address}`"))
+    };
+    let vcn_delete = at(&vcn, Call::Delete).start;
+    let vcn_create = at(&vcn, Call::Create).end.unwrap();
+    for d in first {
+        // Every dependent's old resource is gone before the VCN's delete, and its new one
+        // is created after the new VCN.
+        assert!(at(d, Call::Delete).end.unwrap() <= vcn_delete, "`{d}`");
+        assert!(at(d, Call::Create).start >= vcn_create, "`{d}`");
+    }
+    let (p, _) = plan_now(&sim, &graph);
+    assert!(p.is_empty(), "{:?}", p.summary);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_image_not_ready_is_polled_never_created_again() {
+    let graph = fixture("quickstart.yaml");
+    let sim = SimProvider::new(SimTiming::realistic());
+    assert!(apply(&sim, &graph, options()).await.report.is_success());
+    let image = Address::new(Kind::Image, "management");
+    let instance = Address::new(Kind::Instance, "pexmgr");
+    let mut observed = observe(&sim, &graph);
+    observed.resources.get_mut(&image).unwrap().state = Some("IMPORTING".into());
+    let p = plan(&graph, &observed);
+    assert_eq!(p.change(&image).unwrap().wait.as_deref(), Some("IMPORTING"));
+    assert!(p.change(&instance).unwrap().depends_on.contains(&image));
+    let since = sim.elapsed();
+    let ran = run(&sim, &graph, &p, &observed, options(), None).await;
+    assert!(ran.report.is_success(), "{:#?}", ran.report.failures);
+    // Only polled, never created again.
+    let calls: Vec<Call> = sim
+        .calls_of(&image)
+        .into_iter()
+        .filter(|c| c.start >= since)
+        .map(|c| c.call)
+        .collect();
+    assert!(
+        !calls.is_empty() && calls.iter().all(|c| *c == Call::Get),
+        "{calls:?}"
+    );
+    assert_eq!(ran.report.step(&image).unwrap().outcome, Outcome::Appeared);
+}

@@ -37,7 +37,11 @@ impl OciProvider {
                 stack: request.stack.to_owned(),
                 regions,
             };
-            return Ok(self.observe_all(&scope).await?.resources.remove(address));
+            return Ok(self
+                .observe_in(&scope, false)
+                .await?
+                .resources
+                .remove(address));
         };
         let region = match (request.region, address.kind()) {
             (Some(r), _) => r.to_owned(),

@@ -140,8 +140,19 @@ impl OciProvider {
         )
     }
 
-    /// Every OCI resource of the stack.
+    /// Every OCI resource of the stack: in the home region, the scope's regions and every
+    /// other region the tenancy is subscribed to.
     pub(crate) async fn observe_all(&self, scope: &Scope) -> Result<ObservedState, ProviderError> {
+        self.observe_in(scope, true).await
+    }
+
+    /// The OCI resources of the stack in the home region and the scope's regions, and with
+    /// `everywhere` in every subscribed region too.
+    pub(crate) async fn observe_in(
+        &self,
+        scope: &Scope,
+        everywhere: bool,
+    ) -> Result<ObservedState, ProviderError> {
         let stack = scope.stack.as_str();
         let mut state = ObservedState::new();
         let Some(compartment) = self.find_compartment(stack).await? else {
@@ -155,9 +166,15 @@ impl OciProvider {
             return Ok(state);
         }
         let cid = compartment.id.as_str();
+        let subscribed = if everywhere {
+            self.subscribed_regions().await?
+        } else {
+            Vec::new()
+        };
         let mut regions: Vec<&str> = Vec::new();
         for r in std::iter::once(self.settings.home_region.as_str())
             .chain(scope.regions.iter().map(String::as_str))
+            .chain(subscribed.iter().map(String::as_str))
         {
             if !regions.contains(&r) {
                 regions.push(r);
@@ -248,6 +265,62 @@ impl OciProvider {
             "bucket `{name}` already exists and is not tagged `pexspec-stack: {stack}`; pexspec \
              never adopts a bucket it did not create: choose another `images.bucket`"
         )))
+    }
+
+    /// Every region the tenancy is subscribed to and can use (`READY`): the stack may have
+    /// resources in a region the spec no longer names (a region removed from the spec), and
+    /// those must be found to be deleted. One call, in the home region.
+    ///
+    /// `ListRegionSubscriptions` is `GET /20160918/tenancies/{tenancyId}/regionSubscriptions`
+    /// on the Identity service, answering a list of `RegionSubscription` (`regionKey`,
+    /// `regionName`, `status` `READY` or `IN_PROGRESS`, `isHomeRegion`): the official OCI
+    /// Python SDK, `oracle/oci-python-sdk` `src/oci/identity/identity_client.py`
+    /// (`list_region_subscriptions`) and `src/oci/identity/models/region_subscription.py`;
+    /// <https://docs.oracle.com/iaas/api/#/en/identity/20160918/RegionSubscription/ListRegionSubscriptions>.
+    ///
+    /// A region without an endpoint of its own while others have one (the simulators: one
+    /// loopback port per region) is an error, never a call to a default endpoint.
+    pub(crate) async fn subscribed_regions(&self) -> Result<Vec<String>, ProviderError> {
+        let home = self.home();
+        let subscriptions = match self
+            .listed(
+                "ListRegionSubscriptions",
+                home.region(),
+                home.list_region_subscriptions(),
+            )
+            .await
+        {
+            Ok(s) => s,
+            // OCI answers 404 `NotAuthorizedOrNotFound` to a user who may not inspect the
+            // tenancy: say what pexspec needs it for rather than "`observe` does not exist".
+            // Unverified: which policy grants it (`inspect tenancies` is our reading of the
+            // IAM policy reference); a real tenancy with a restricted user would confirm.
+            Err(ProviderError::NotFound { .. }) | Err(ProviderError::Config { .. }) => {
+                return Err(ProviderError::Config {
+                    message: "cannot list the tenancy's region subscriptions (`ListRegionSubscriptions`): pexspec looks for the stack's resources in every subscribed region, so that a region removed from the spec is cleaned up; the user needs to be allowed to inspect the tenancy".to_owned(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let endpoints = self.client.endpoints();
+        let overridden: BTreeSet<&str> = endpoints.overridden_regions().collect();
+        let mut out = Vec::new();
+        for s in subscriptions {
+            if !s.status.eq_ignore_ascii_case("READY") {
+                continue;
+            }
+            if !overridden.is_empty() && !overridden.contains(s.region_name.as_str()) {
+                return Err(ProviderError::Config {
+                    message: format!(
+                        "the tenancy is subscribed to `{}`, which has no endpoint here: its resources of the stack cannot be observed",
+                        s.region_name
+                    ),
+                });
+            }
+            out.push(s.region_name);
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// The bucket (ListBuckets, then GetBucket for the stack's one: summaries lack the access

@@ -103,6 +103,22 @@ impl OciSim {
         }
     }
 
+    /// The regions the tenancy is subscribed to, as the state database holds them (the
+    /// regions served before and those subscribed with `CreateRegionSubscription`): a
+    /// subscription is never undone, so a simulator started on this state serves them all,
+    /// as OCI keeps serving a region a spec stopped naming.
+    pub fn subscribed_regions(&self) -> Vec<String> {
+        self.store
+            .tx(false, |tx| {
+                Ok(tx
+                    .meta("region_subscriptions")?
+                    .and_then(|s| serde_json::from_str::<serde_json::Map<String, Value>>(&s).ok())
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default())
+            })
+            .unwrap_or_default()
+    }
+
     /// Calls served by operation, every status together.
     pub fn call_counts(&self) -> std::collections::BTreeMap<String, u64> {
         self.stats
@@ -216,12 +232,14 @@ async fn get_tagged(
                 let state = r.final_state();
                 if tagged(&r.doc) && !matches!(state.as_str(), "TERMINATED" | "DELETED" | "DETACHED")
                 {
-                    out.push(json!({"kind": r.kind, "region": r.region, "id": r.ocid, "state": state}));
+                    let address = r.doc.get("freeformTags").and_then(|t| t.get("pexspec-address")).cloned().unwrap_or(Value::Null);
+                    out.push(json!({"kind": r.kind, "region": r.region, "id": r.ocid, "state": state, "address": address}));
                 }
             }
             for (region, doc) in tx.all_buckets()? {
                 if tagged(&doc) {
-                    out.push(json!({"kind": "bucket", "region": region, "id": doc.get("id").cloned().unwrap_or(Value::Null), "state": "ACTIVE"}));
+                    let address = doc.get("freeformTags").and_then(|t| t.get("pexspec-address")).cloned().unwrap_or(Value::Null);
+                    out.push(json!({"kind": "bucket", "region": region, "id": doc.get("id").cloned().unwrap_or(Value::Null), "state": "ACTIVE", "address": address}));
                 }
             }
             Ok(out)
