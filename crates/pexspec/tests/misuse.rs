@@ -504,6 +504,40 @@ fn a_broken_plan_file_is_refused() {
     assert_eq!(fresh["summary"]["noop"], 0, "{out}");
 }
 
+#[test]
+fn a_plan_whose_changes_its_spec_does_not_give_is_refused() {
+    use sha2::Digest;
+    let site = common::site();
+    let (path, plan) = saved_plan(site.path());
+    // Changes removed and an action changed, with the checksum made again (by someone who
+    // read the book's plan page): the file reads well, but it is not its spec's plan.
+    for edit in [
+        |p: &mut serde_json::Value| p["changes"].as_array_mut().unwrap().truncate(3),
+        |p: &mut serde_json::Value| p["changes"][0]["action"] = "noop".into(),
+    ] {
+        let mut edited = plan.clone();
+        edited.as_object_mut().unwrap().remove("checksum");
+        edit(&mut edited);
+        let digest = sha2::Sha256::digest(edited.to_string().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        edited["checksum"] = format!("sha256:{hex}").into();
+        std::fs::write(&path, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+        let (code, _, err) = apply_plan(site.path());
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("does not match its spec"), "{err}");
+    }
+    // Nothing was created.
+    let (_, out, _) = run(pexspec(site.path()).args([
+        "plan",
+        "specs/quickstart.yaml",
+        "--sim",
+        "--format",
+        "json",
+    ]));
+    let fresh: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(fresh["summary"]["noop"], 0, "{out}");
+}
+
 // Item 20: `force-unlock` removes a lock it cannot read.
 
 #[test]
