@@ -223,3 +223,43 @@ pub(crate) fn listen(
     });
     Ok(TlsListener { rx, local })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two simulators on one state directory (two `--sim` runs in one folder) end up with one
+    /// certificate and key, whichever wrote its files first or last.
+    #[test]
+    fn simulators_on_one_directory_share_one_certificate_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            super::super::store::open(dir.path()).unwrap(),
+            super::super::store::open(dir.path()).unwrap(),
+        );
+        let first =
+            load_or_create(&super::super::store::Store { conn: &a }, dir.path(), "a").unwrap();
+        // The other found no files (it looked before they were written): it makes its own
+        // pair, and must still get the first one's.
+        std::fs::remove_file(dir.path().join(MANAGER_CERT)).unwrap();
+        std::fs::remove_file(dir.path().join(MANAGER_KEY)).unwrap();
+        let second =
+            load_or_create(&super::super::store::Store { conn: &b }, dir.path(), "b").unwrap();
+        assert_eq!(second.cert_pem, first.cert_pem);
+        assert_eq!(second.key_pem, first.key_pem);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(MANAGER_KEY)).unwrap(),
+            first.key_pem
+        );
+        server_config(&second).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(MANAGER_KEY))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
