@@ -78,17 +78,20 @@ pub fn write(format: Format, reports: &[FileReport], out: &mut dyn Write) -> io:
     }
 }
 
-/// A [`Diagnostic`] joined with its file, as miette wants to render it.
+/// A [`Diagnostic`] joined with its file, as miette wants to render it: long texts elided
+/// ([`elide`]), labels pointing into the elided source ([`ElidedSource`]).
 #[derive(Debug)]
 struct MietteView<'a> {
     diagnostic: &'a Diagnostic,
+    message: String,
     source: NamedSource<String>,
+    labels: Vec<miette::LabeledSpan>,
     help: Option<String>,
 }
 
 impl std::fmt::Display for MietteView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.diagnostic.message())
+        f.write_str(&self.message)
     }
 }
 
@@ -117,16 +120,148 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let primary = self
-            .diagnostic
-            .primary()
-            .map(|l| miette::LabeledSpan::new_primary_with_span(Some(l.message.clone()), l.span));
-        let secondary = self
-            .diagnostic
-            .secondary()
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+/// The longest message, label or help text shown whole (in characters); a longer one keeps
+/// its head and its tail around an ellipsis. A diagnostic that quotes a value quotes all of
+/// it, and a value may be megabytes long: a report stays readable, and small.
+pub const MAX_TEXT_CHARS: usize = 480;
+
+/// The most characters of a source line a human report shows around each place it points
+/// at (and at the line's start); the rest of a longer line is elided.
+pub const SOURCE_CONTEXT_CHARS: usize = 80;
+
+const ELLIPSIS: &str = "…";
+
+/// `text`, or, if it is longer than `max` characters, its head and tail around `…` (about
+/// `max` characters in all).
+pub fn elide(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= max {
+        return text.into();
+    }
+    let keep = max.saturating_sub(1) / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(count - keep).collect();
+    format!("{head}{ELLIPSIS}{tail}").into()
+}
+
+/// A file's text for a human report: each line longer than the context a report needs keeps
+/// only its start and the neighbourhood of the places the diagnostics point at, the rest
+/// replaced by `…`. Offsets of the original map onto the elided text with [`Self::map`];
+/// line numbers are kept.
+struct ElidedSource {
+    text: String,
+    /// Each cut: (its start and end in the original, how many bytes fewer the elided text
+    /// has before the cut's end).
+    cuts: Vec<(usize, usize, usize)>,
+}
+
+impl ElidedSource {
+    fn new(file: &SourceFile, diagnostics: &[Diagnostic]) -> Self {
+        let text = file.text();
+        let mut points: Vec<usize> = diagnostics
             .iter()
-            .map(|l| miette::LabeledSpan::new_with_span(Some(l.message.clone()), l.span));
-        Some(Box::new(primary.into_iter().chain(secondary)))
+            .flat_map(|d| d.primary().into_iter().chain(d.secondary()))
+            .flat_map(|l| [l.span.start, l.span.end])
+            .collect();
+        points.sort_unstable();
+        points.dedup();
+        let mut out = String::new();
+        let mut cuts = Vec::new();
+        let mut removed = 0usize;
+        let mut at = 0usize;
+        for line in text.split_inclusive('\n') {
+            let (start, end) = (at, at + line.len());
+            at = end;
+            if line.chars().count() <= 4 * SOURCE_CONTEXT_CHARS {
+                out.push_str(line);
+                continue;
+            }
+            // The byte ranges of the line to keep: its start, and around each point in it.
+            let boundary = |mut i: usize, forward: bool| {
+                i = i.clamp(start, end);
+                while !text.is_char_boundary(i) {
+                    if forward { i += 1 } else { i -= 1 }
+                }
+                i
+            };
+            let around = |p: usize| {
+                let lo = text[start..p.clamp(start, end)]
+                    .char_indices()
+                    .rev()
+                    .nth(SOURCE_CONTEXT_CHARS)
+                    .map_or(start, |(i, _)| start + i);
+                let hi = text[p.clamp(start, end)..end]
+                    .char_indices()
+                    .nth(SOURCE_CONTEXT_CHARS)
+                    .map_or(end, |(i, _)| p.clamp(start, end) + i);
+                (boundary(lo, false), boundary(hi, true))
+            };
+            let mut keep = vec![around(start)];
+            let first = points.partition_point(|&p| p < start);
+            keep.extend(
+                points[first..]
+                    .iter()
+                    .take_while(|&&p| p <= end)
+                    .map(|&p| around(p)),
+            );
+            keep.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for (lo, hi) in keep {
+                match merged.last_mut() {
+                    Some(last) if lo <= last.1 + 2 * ELLIPSIS.len() => last.1 = last.1.max(hi),
+                    _ => merged.push((lo, hi)),
+                }
+            }
+            // The line break is never elided.
+            let line_end = if line.ends_with('\n') { end - 1 } else { end };
+            let mut pos = start;
+            for (lo, hi) in merged
+                .into_iter()
+                .chain(std::iter::once((line_end, line_end)))
+            {
+                let (lo, hi) = (lo.min(line_end), hi.min(line_end));
+                if lo > pos {
+                    if lo - pos > 2 * ELLIPSIS.len() {
+                        out.push_str(ELLIPSIS);
+                        removed += lo - pos - ELLIPSIS.len();
+                        cuts.push((pos, lo, removed));
+                    } else {
+                        out.push_str(&text[pos..lo]);
+                    }
+                    pos = lo;
+                }
+                if hi > pos {
+                    out.push_str(&text[pos..hi]);
+                    pos = hi;
+                }
+            }
+            out.push_str(&text[line_end..end]);
+        }
+        Self { text: out, cuts }
+    }
+
+    /// Where byte `offset` of the original is in the elided text (an offset inside a cut
+    /// lands on its `…`).
+    fn map(&self, offset: usize) -> usize {
+        let i = self.cuts.partition_point(|&(start, _, _)| start <= offset);
+        if i == 0 {
+            return offset;
+        }
+        let (start, end, removed) = self.cuts[i - 1];
+        let before = if i >= 2 { self.cuts[i - 2].2 } else { 0 };
+        if offset < end {
+            start - before
+        } else {
+            offset - removed
+        }
+    }
+
+    fn span(&self, span: Span) -> Span {
+        Span::new(self.map(span.start), self.map(span.end))
     }
 }
 
@@ -140,18 +275,35 @@ fn human(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result
         .with_width(100)
         .with_links(false);
     for report in reports {
-        let source = NamedSource::new(report.file.name(), report.file.text().to_owned())
-            .with_language("yaml");
+        let elided = ElidedSource::new(&report.file, &report.diagnostics);
+        let source =
+            NamedSource::new(report.file.name(), elided.text.clone()).with_language("yaml");
         for diagnostic in &report.diagnostics {
             let code = diagnostic.code();
             let link = format!("see: https://pexspec.dev/book/{}", code.book_path());
             let help = match diagnostic.help() {
-                Some(help) => format!("{help}\n{link}"),
+                Some(help) => format!("{}\n{link}", elide(help, MAX_TEXT_CHARS)),
                 None => link,
             };
+            let label = |l: &Label| {
+                (
+                    Some(elide(&l.message, MAX_TEXT_CHARS).into_owned()),
+                    elided.span(l.span),
+                )
+            };
+            let primary = diagnostic.primary().map(|l| {
+                let (text, span) = label(l);
+                miette::LabeledSpan::new_primary_with_span(text, span)
+            });
+            let secondary = diagnostic.secondary().iter().map(|l| {
+                let (text, span) = label(l);
+                miette::LabeledSpan::new_with_span(text, span)
+            });
             let view = MietteView {
                 diagnostic,
+                message: elide(diagnostic.message(), MAX_TEXT_CHARS).into_owned(),
                 source: source.clone(),
+                labels: primary.into_iter().chain(secondary).collect(),
                 help: Some(help),
             };
             let mut rendered = String::new();
@@ -194,7 +346,7 @@ pub fn json_document(reports: &[FileReport]) -> Value {
                 .iter()
                 .map(|l: &Label| {
                     let (line, column, end_line, end_column) = position(&r.file, l.span);
-                    json!({"message": l.message, "line": line, "column": column,
+                    json!({"message": elide(&l.message, MAX_TEXT_CHARS), "line": line, "column": column,
                            "end_line": end_line, "end_column": end_column})
                 })
                 .collect();
@@ -202,12 +354,12 @@ pub fn json_document(reports: &[FileReport]) -> Value {
                 "file": r.file.name(),
                 "code": d.code().as_str(),
                 "severity": d.severity().as_str(),
-                "message": d.message(),
+                "message": elide(d.message(), MAX_TEXT_CHARS),
                 "line": line,
                 "column": column,
                 "end_line": end_line,
                 "end_column": end_column,
-                "help": d.help(),
+                "help": d.help().map(|h| elide(h, MAX_TEXT_CHARS)),
                 "labels": labels,
             })
         })
@@ -267,13 +419,17 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
                 .map(|(i, l)| {
                     let mut loc = location(l.span);
                     loc["id"] = json!(i + 1);
-                    loc["message"] = json!({"text": l.message});
+                    loc["message"] = json!({"text": elide(&l.message, MAX_TEXT_CHARS)});
                     loc
                 })
                 .collect();
             let text = match d.help() {
-                Some(help) => format!("{}\nhelp: {help}", d.message()),
-                None => d.message().to_owned(),
+                Some(help) => format!(
+                    "{}\nhelp: {}",
+                    elide(d.message(), MAX_TEXT_CHARS),
+                    elide(help, MAX_TEXT_CHARS)
+                ),
+                None => elide(d.message(), MAX_TEXT_CHARS).into_owned(),
             };
             let mut result = json!({
                 "ruleId": d.code().as_str(),
@@ -338,8 +494,12 @@ fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         for d in &r.diagnostics {
             let (line, column, end_line, end_column) = position(&r.file, primary_span(d));
             let message = match d.help() {
-                Some(help) => format!("{}\nhelp: {help}", d.message()),
-                None => d.message().to_owned(),
+                Some(help) => format!(
+                    "{}\nhelp: {}",
+                    elide(d.message(), MAX_TEXT_CHARS),
+                    elide(help, MAX_TEXT_CHARS)
+                ),
+                None => elide(d.message(), MAX_TEXT_CHARS).into_owned(),
             };
             writeln!(
                 out,
@@ -413,5 +573,74 @@ mod tests {
             text.contains("1 file checked: 1 error, 0 warnings"),
             "{text}"
         );
+    }
+
+    /// A file whose third line holds a value of `n` characters, and a finding that quotes it
+    /// and points at the key after it.
+    fn huge(n: usize) -> (Vec<FileReport>, String) {
+        let value = "é".repeat(n);
+        let text = format!("version: 1\nname: x\nhostname: {{ a: {value}, b: 7 }}\nend: 1\n");
+        let key = text.find("b: 7").unwrap();
+        let d = Diagnostic::new(Code::InvalidValue, format!("`{value}` is not a host name"))
+            .with_primary(Span::new(key, key + 1), "this key")
+            .with_secondary(Span::new(0, 7), "here")
+            .with_help(format!("shorten `{value}`"));
+        let file = SourceFile::new("specs/a.yaml", text);
+        (
+            vec![FileReport {
+                file,
+                diagnostics: vec![d],
+            }],
+            value,
+        )
+    }
+
+    #[test]
+    fn a_huge_value_is_elided_in_every_report() {
+        let (reports, value) = huge(1_000_000);
+        for format in [
+            Format::Human { color: false },
+            Format::Json,
+            Format::Sarif,
+            Format::Github,
+        ] {
+            let mut out = Vec::new();
+            write(format, &reports, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            // SARIF lists every rule: about 32 KiB whatever the findings.
+            assert!(out.len() < 64 * 1024, "{format:?}: {} bytes", out.len());
+            assert!(out.contains('…'), "{format:?}: {out}");
+            assert!(!out.contains(&value[..2 * MAX_TEXT_CHARS]), "{format:?}");
+        }
+        // The human report still shows the place pointed at, on its line, with its number.
+        let mut out = Vec::new();
+        write(Format::Human { color: false }, &reports, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("b: 7 }"), "{out}");
+        assert!(out.contains("this key"), "{out}");
+        assert!(out.contains(" 3 │"), "{out}");
+        // JSON positions are those of the original file.
+        let doc = json_document(&reports);
+        assert_eq!(doc["diagnostics"][0]["line"], 3);
+        assert_eq!(doc["diagnostics"][0]["column"], 1_000_000 + 18);
+    }
+
+    #[test]
+    fn elided_offsets_map_back_onto_the_same_text() {
+        let (reports, _) = huge(5_000);
+        let r = &reports[0];
+        let elided = ElidedSource::new(&r.file, &r.diagnostics);
+        let original = r.file.text();
+        let key = original.find("b: 7").unwrap();
+        let mapped = elided.map(key);
+        assert_eq!(&elided.text[mapped..mapped + 4], "b: 7");
+        assert_eq!(elided.map(5), 5);
+        // Line breaks are kept: the same number of lines.
+        assert_eq!(elided.text.lines().count(), original.lines().count());
+        let end = original.find("end:").unwrap();
+        assert_eq!(&elided.text[elided.map(end)..elided.map(end) + 4], "end:");
+        // Short texts are not touched.
+        assert_eq!(elide("short", MAX_TEXT_CHARS), "short");
+        assert_eq!(elide(&"a".repeat(100), 21).chars().count(), 21);
     }
 }

@@ -109,3 +109,44 @@ pub enum JournalError {
         id: u64,
     },
 }
+
+impl JournalError {
+    /// Whether the journal's database file is damaged or is not a database: SQLite's
+    /// `database disk image is malformed` or `file is not a database`, or a row that cannot
+    /// be read back.
+    pub fn is_corrupt(&self) -> bool {
+        match self {
+            JournalError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ),
+            JournalError::Corrupt { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// What a user should do about this error, when there is more to say than the message:
+    /// for a damaged journal, what is lost by moving it aside, how, and what the next apply
+    /// does without it. `None` for the other errors.
+    pub fn advice(&self) -> Option<String> {
+        if !self.is_corrupt() {
+            return None;
+        }
+        let path = match self {
+            JournalError::Sqlite { path, .. } | JournalError::Corrupt { path, .. } => path,
+            _ => return None,
+        };
+        let db = path.display();
+        Some(format!(
+            "the journal `{db}` is damaged and cannot be used. Move it aside (keep it for a bug report), \
+             with its write-ahead log and index if they are there:\n\
+             \n    mv {db} {db}.damaged\n    mv {db}-wal {db}-wal.damaged\n    mv {db}-shm {db}-shm.damaged\n\
+             \nWhat is lost with it is the journal's own record: the history of past runs, the creates a \
+             crashed run left without an answer and the work requests it left in flight (the next apply \
+             finds those resources anyway), and the sealed configuration files of Conferencing Nodes \
+             registered but not yet configured (those nodes are registered again). Nothing in the cloud \
+             is lost: the next apply re-discovers every resource of the stack by its tags \
+             (`pexspec-stack`, `pexspec-address`) and plans from what it finds"
+        ))
+    }
+}

@@ -34,7 +34,7 @@
 //! `0600`. The crate never prints.
 
 mod error;
-mod fsutil;
+pub mod fsutil;
 mod journal;
 pub mod lock;
 mod seal;

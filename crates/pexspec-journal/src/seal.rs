@@ -2,14 +2,13 @@
 //! stack and address as associated data (a sealed value cannot be moved to another
 //! address), under a 256-bit key kept in `journal.key` (`0600`), apart from the database.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::JournalError;
-use crate::fsutil::{create_private, io_error, mode, sync_dir};
+use crate::fsutil::{create_whole, io_error, mode};
 
 const HEADER: &str = "pexspec-journal-key-v1\n";
 const KEY_LEN: usize = 32;
@@ -73,19 +72,12 @@ impl SealKey {
                 }
                 let mut key = vec![0_u8; KEY_LEN];
                 random.fill(&mut key).map_err(|_| JournalError::Random)?;
-                let mut file = match create_private(path) {
-                    Ok(f) => f,
+                // Written whole before it appears: a process opening the journal at the
+                // same moment never reads half a key.
+                let text = format!("{HEADER}{}\n", hex(&key));
+                if !create_whole(path, text.as_bytes()).map_err(io_error("create", path))? {
                     // Another process made it first: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        return Self::load_or_create(path, false);
-                    }
-                    Err(e) => return Err(io_error("create", path)(e)),
-                };
-                file.write_all(format!("{HEADER}{}\n", hex(&key)).as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(io_error("write", path))?;
-                if let Some(dir) = path.parent() {
-                    sync_dir(dir).map_err(io_error("sync", dir))?;
+                    return Self::load_or_create(path, false);
                 }
                 key
             }
@@ -143,7 +135,10 @@ impl SealKey {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
+    use crate::fsutil::create_private;
 
     #[test]
     fn a_value_opens_only_with_its_key_and_its_address() {

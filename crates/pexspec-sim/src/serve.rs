@@ -2,6 +2,7 @@
 //! key written into the state directory, and the "ready line" of `pexspec sim serve`.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -201,16 +202,29 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SimError + '_ {
     }
 }
 
+/// Writes `bytes` to `path` (owner-only), whole or not at all: to a temporary file of its
+/// own in the same directory (`tempfile` names it uniquely and creates it `0600`), synced,
+/// then renamed over `path`. Several processes may start a simulator on one state directory
+/// at once (two `--sim` runs in one folder); none may read a half-written key or
+/// configuration. (The simulator cannot use `pexspec_journal::fsutil::write_private`, which
+/// does the same for the binary: the journal's crates depend on this one.)
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(io_err(path))?;
+    file.persist(path).map_err(|e| SimError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
 /// Writes the test key and the OCI config file; returns (config, key) paths.
 fn write_config(dir: &Path, home_region: &str) -> Result<(PathBuf, PathBuf), SimError> {
     let key_file = dir.join(KEY_FILE_NAME);
-    std::fs::write(&key_file, TEST_PRIVATE_KEY_PEM).map_err(io_err(&key_file))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err(&key_file))?;
-    }
+    write_whole(&key_file, TEST_PRIVATE_KEY_PEM.as_bytes())?;
     let config_file = dir.join(CONFIG_FILE_NAME);
     let text = format!(
         "# Written by the pexspec simulator: a test identity that only the simulator trusts.\n\
@@ -218,13 +232,7 @@ fn write_config(dir: &Path, home_region: &str) -> Result<(PathBuf, PathBuf), Sim
          region={home_region}\nkey_file={}\n",
         key_file.display()
     );
-    std::fs::write(&config_file, text).map_err(io_err(&config_file))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&config_file, std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err(&config_file))?;
-    }
+    write_whole(&config_file, text.as_bytes())?;
     Ok((config_file, key_file))
 }
 

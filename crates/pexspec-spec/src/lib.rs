@@ -11,7 +11,7 @@ mod schema;
 mod spanned;
 mod values;
 
-pub use load::{Loaded, load, load_file};
+pub use load::{Loaded, MAX_FILE_BYTES, load, load_file, read_regular};
 pub use model::*;
 pub use schema::json_schema;
 pub use spanned::Sp;

@@ -15,7 +15,7 @@ use pexspec_spec::Spec;
 use sha2::{Digest, Sha256};
 
 use crate::cli::{ApplyArgs, OutputFormat};
-use crate::plan::compiled;
+use crate::plan::{Findings, compiled};
 use crate::progress::{Progress, Style};
 use crate::world::{self, SimCalls, Target, World};
 use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Terminal};
@@ -47,10 +47,14 @@ pub(crate) struct Prepared {
     pub spec_sha256: String,
 }
 
-/// Loads, checks (errors stop here, printed) and compiles `path`.
-pub(crate) fn prepare(path: &Path, color: bool, err: &mut dyn Write) -> Result<Prepared, u8> {
-    let (spec, graph) = compiled(path, pexspec_check::Mode::Plan, color, err)?;
-    let bytes = std::fs::read(path).map_err(|e| {
+/// Loads, checks (errors stop here, shown as `findings` says) and compiles `path`.
+pub(crate) fn prepare(
+    path: &Path,
+    findings: Findings<'_>,
+    err: &mut dyn Write,
+) -> Result<Prepared, u8> {
+    let (spec, graph) = compiled(path, pexspec_check::Mode::Plan, findings, err)?;
+    let bytes = pexspec_spec::read_regular(path, pexspec_spec::MAX_FILE_BYTES).map_err(|e| {
         let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
         EXIT_USAGE
     })?;
@@ -140,8 +144,17 @@ pub(crate) fn target(
     let sim_faults = match faults {
         None => None,
         Some(path) => {
-            let parsed = std::fs::read(path)
+            // A regular file of at most 1 MiB: a FIFO or a device is refused, not read.
+            const MAX_FAULTS_BYTES: usize = 1024 * 1024;
+            let parsed = pexspec_spec::read_regular(path, MAX_FAULTS_BYTES)
                 .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    if b.len() > MAX_FAULTS_BYTES {
+                        Err(format!("it is larger than {MAX_FAULTS_BYTES} bytes"))
+                    } else {
+                        Ok(b)
+                    }
+                })
                 .and_then(|b| {
                     serde_json::from_slice::<pexspec_sim::oci::faults::FaultConfig>(&b)
                         .map_err(|e| e.to_string())
@@ -162,16 +175,6 @@ pub(crate) fn target(
     })
 }
 
-/// A saved plan, if `path` holds one (JSON with `version` and `changes`).
-fn saved_plan(path: &Path) -> Option<Result<Plan, String>> {
-    let bytes = std::fs::read(path).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    if value.get("changes").is_none() || value.get("version").is_none() {
-        return None;
-    }
-    Some(serde_json::from_value(value).map_err(|e| e.to_string()))
-}
-
 /// The plan to run and the prepared spec, from a spec or a saved plan.
 struct Request {
     prepared: Prepared,
@@ -179,28 +182,42 @@ struct Request {
     saved: Option<Plan>,
 }
 
-fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Result<Request, u8> {
-    let saved = match saved_plan(&args.spec) {
-        None => None,
-        Some(Err(e)) => {
+fn request(
+    args: &ApplyArgs,
+    mode: Mode,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Request, u8> {
+    let findings = |out| {
+        if args.output == OutputFormat::Json {
+            Findings::Events { out }
+        } else {
+            Findings::Human { color }
+        }
+    };
+    let saved = match crate::saved::read(&args.spec) {
+        Ok(None) => None,
+        Err(why) => {
             let _ = writeln!(
                 err,
-                "error: `{}` looks like a saved plan but cannot be read: {e}",
+                "error: the plan file `{}` is broken: {why}\n  help: nothing was applied; make it again with `pexspec plan SPEC --out {}`",
+                args.spec.display(),
                 args.spec.display()
             );
             return Err(EXIT_USAGE);
         }
-        Some(Ok(_)) if mode == Mode::Destroy => {
+        Ok(Some(_)) if mode == Mode::Destroy => {
             let _ = writeln!(
                 err,
                 "error: `pexspec destroy` takes a spec, not a saved plan\n  help: pexspec destroy SPEC"
             );
             return Err(EXIT_USAGE);
         }
-        Some(Ok(plan)) => Some(plan),
+        Ok(Some(plan)) => Some(plan),
     };
     let Some(plan) = saved else {
-        let prepared = prepare(&args.spec, color, err)?;
+        let prepared = prepare(&args.spec, findings(out), err)?;
         let target = target(args.sim, args.sim_speed, args.sim_faults.as_deref(), err)?;
         return Ok(Request {
             prepared,
@@ -228,7 +245,7 @@ fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Re
         );
         return Err(EXIT_USAGE);
     }
-    let prepared = prepare(Path::new(&source.spec), color, err)?;
+    let prepared = prepare(Path::new(&source.spec), findings(out), err)?;
     if prepared.spec_sha256 != source.spec_sha256 {
         let _ = writeln!(
             err,
@@ -245,6 +262,34 @@ fn request(args: &ApplyArgs, mode: Mode, color: bool, err: &mut dyn Write) -> Re
         target,
         saved: Some(plan),
     })
+}
+
+/// How a saved plan's changes differ from those its spec and the cloud give now (each
+/// resource and its action), if they do.
+fn differs(saved: &Plan, fresh: &Plan) -> Option<String> {
+    let actions = |plan: &Plan| -> std::collections::BTreeMap<String, Action> {
+        plan.changes
+            .iter()
+            .map(|c| (c.address.to_string(), c.action))
+            .collect()
+    };
+    let (was, now) = (actions(saved), actions(fresh));
+    if let Some((address, _)) = now.iter().find(|(a, _)| !was.contains_key(*a)) {
+        return Some(format!("it has no change for `{address}`"));
+    }
+    if let Some((address, _)) = was.iter().find(|(a, _)| !now.contains_key(*a)) {
+        return Some(format!("`{address}` is not a resource of the spec"));
+    }
+    was.iter()
+        .find(|(a, action)| now.get(*a) != Some(action))
+        .map(|(address, action)| {
+            let word = |a: &Action| format!("{a:?}").to_lowercase();
+            format!(
+                "it would {} `{address}`, the spec gives {}",
+                word(action),
+                word(&now[address])
+            )
+        })
 }
 
 /// The record of a plan made by `plan --out`.
@@ -346,7 +391,7 @@ pub(crate) fn run(
         let _ = writeln!(err, "error: `--parallelism` must be at least 1");
         return EXIT_USAGE;
     }
-    let request = match request(args, mode, color, err) {
+    let request = match request(args, mode, color, out, err) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -421,7 +466,7 @@ async fn locked(
     let journal = match Journal::open(state_dir) {
         Ok(j) => j,
         Err(e) => {
-            let _ = writeln!(err, "error: the journal: {e}");
+            let _ = writeln!(err, "{}", crate::journal_error("error", &e));
             finish(world, false).await;
             return EXIT_FAILURE;
         }
@@ -435,7 +480,7 @@ async fn locked(
     };
     // Creates whose answer a crash lost: found, still pending, or lost.
     if let Err(e) = journal.reconcile(graph.stack(), &mut observed, world.exec.visibility_grace) {
-        let _ = writeln!(err, "error: the journal: {e}");
+        let _ = writeln!(err, "{}", crate::journal_error("error", &e));
         finish(world, false).await;
         return EXIT_FAILURE;
     }
@@ -453,6 +498,18 @@ async fn locked(
                 let _ = writeln!(
                     err,
                     "error: the cloud changed since this plan was made: nothing was applied\n  help: run `pexspec plan {} --out FILE` again and review it",
+                    prepared.spec_path.display()
+                );
+                finish(world, false).await;
+                return EXIT_FAILURE;
+            }
+            // The spec and the cloud are as they were: the spec gives the same changes now,
+            // unless the file's changes are not the ones its spec gave.
+            if let Some(why) = differs(&saved, &fresh) {
+                let _ = writeln!(
+                    err,
+                    "error: this plan does not match its spec `{}`: {why}; nothing was applied\n  help: run `pexspec plan {} --out FILE` again and review it",
+                    prepared.spec_path.display(),
                     prepared.spec_path.display()
                 );
                 finish(world, false).await;
@@ -514,7 +571,7 @@ async fn locked(
     }) {
         Ok(run) => run,
         Err(e) => {
-            let _ = writeln!(err, "error: the journal: {e}");
+            let _ = writeln!(err, "{}", crate::journal_error("error", &e));
             finish(world, false).await;
             return EXIT_FAILURE;
         }
@@ -582,7 +639,7 @@ async fn locked(
         RunStatus::Failed
     };
     if let Err(e) = run.finish(status) {
-        let _ = writeln!(err, "warning: the journal: {e}");
+        let _ = writeln!(err, "{}", crate::journal_error("warning", &e));
     }
     if style != Style::Json {
         crate::progress::summary(&report, verb, &world.retries(), err);
@@ -623,7 +680,7 @@ pub(crate) fn force_unlock(
     term: Terminal,
     err: &mut dyn Write,
 ) -> u8 {
-    let prepared = match prepare(&args.spec, color, err) {
+    let prepared = match prepare(&args.spec, Findings::Human { color }, err) {
         Ok(p) => p,
         Err(code) => return code,
     };

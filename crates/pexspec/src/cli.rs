@@ -141,7 +141,7 @@ pub struct SimServeArgs {
     #[arg(long = "management-node", value_name = "NAME")]
     pub management_nodes: Vec<String>,
     /// Simulated seconds per real second: 60 makes a 25-minute image import take 25 seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = parse_sim_speed)]
     pub speed: f64,
     /// The environment variable that holds the Management Node's admin password. When it is
     /// unset, a random password is written to `DIR/pexip-admin-password` (mode 0600).
@@ -183,7 +183,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub sim: bool,
     /// Simulated seconds per real second with `--sim`.
-    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim", value_parser = parse_sim_speed)]
     pub sim_speed: f64,
     /// With `--sim`: a JSON file of faults for the OCI simulator to inject (latency per
     /// operation, a share of 429 and 5xx answers, list lag, "out of host capacity"), as the
@@ -209,7 +209,7 @@ pub struct ApplyArgs {
     pub sim: bool,
     /// Simulated seconds per real second with `--sim` (600: a 22-minute image import takes
     /// about two seconds).
-    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim", value_parser = parse_sim_speed)]
     pub sim_speed: f64,
     /// With `--sim`: a JSON file of faults for the OCI simulator to inject (latency per
     /// operation, a share of 429 and 5xx answers, list lag, "out of host capacity"), as the
@@ -229,7 +229,7 @@ pub struct ApplyArgs {
     pub output: OutputFormat,
     /// Take the lock in OCI Object Storage (`oci://BUCKET/OBJECT`), for a team, instead of
     /// the local lock file `.pexspec/lock`.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_lock_url)]
     pub lock: Option<String>,
     /// How the executor walks the graph; `terraform-like` (a pool held for each step's whole
     /// life, waits included, in topological order) exists to measure what pexspec's walk
@@ -291,11 +291,11 @@ pub struct NodeArgs {
     #[arg(long)]
     pub sim: bool,
     /// Simulated seconds per real second with `--sim`.
-    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim")]
+    #[arg(long, value_name = "X", default_value_t = crate::world::DEFAULT_SIM_SPEED, requires = "sim", value_parser = parse_sim_speed)]
     pub sim_speed: f64,
     /// Take the lock in OCI Object Storage (`oci://BUCKET/OBJECT`), as `apply --lock` does,
     /// instead of the local lock file `.pexspec/lock`.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_lock_url)]
     pub lock: Option<String>,
 }
 
@@ -333,7 +333,7 @@ pub struct ForceUnlockArgs {
     #[arg(value_name = "SPEC")]
     pub spec: PathBuf,
     /// The Object Storage lock (`oci://BUCKET/OBJECT`) instead of `.pexspec/lock`.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_lock_url)]
     pub lock: Option<String>,
     /// With `--lock`: the lock is in the built-in simulators' Object Storage.
     #[arg(long)]
@@ -341,6 +341,39 @@ pub struct ForceUnlockArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// The slowest simulator speed a command accepts: simulated seconds per real second.
+pub(crate) const MIN_SIM_SPEED: f64 = 0.01;
+/// The fastest: a day of simulated time in under a tenth of a second. Beyond it the
+/// simulated clock's arithmetic (milliseconds in 64 bits) and the scaled waits lose meaning.
+pub(crate) const MAX_SIM_SPEED: f64 = 1_000_000.0;
+
+/// A simulator speed (`--sim-speed`, `sim serve --speed`): a number from
+/// [`MIN_SIM_SPEED`] to [`MAX_SIM_SPEED`]. Checked when the command line is read, so a bad
+/// value is a usage error (exit 2) before anything starts, and every duration divided by it
+/// is one `Duration` can hold.
+fn parse_sim_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (MIN_SIM_SPEED..=MAX_SIM_SPEED).contains(&speed) {
+        Ok(speed)
+    } else {
+        Err(format!(
+            "`{text}` is out of range: the speed is {MIN_SIM_SPEED} to {MAX_SIM_SPEED:.0} simulated seconds per real second"
+        ))
+    }
+}
+
+/// A `--lock` value: `oci://[NAMESPACE@]BUCKET/OBJECT`, checked when the command line is
+/// read, so that a wrong one is a usage error (exit 2) before any configuration is read or
+/// anything starts.
+fn parse_lock_url(text: &str) -> Result<String, String> {
+    pexspec_journal::OciLockUrl::parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// How `apply` and `destroy` show their progress.

@@ -8,13 +8,13 @@
 
 mod apply;
 mod cli;
-mod fsutil;
 mod lint;
 mod lock;
 mod lost;
 mod node;
 mod plan;
 mod progress;
+mod saved;
 mod sim;
 mod world;
 
@@ -56,6 +56,31 @@ pub(crate) fn ask_yes(err: &mut dyn Write, prompt: std::fmt::Arguments<'_>) -> b
         && line.trim() == "yes"
 }
 
+/// `text` with every line after the first indented by two spaces (blank lines stay empty).
+pub(crate) fn indent(text: &str) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| match (i, l.is_empty()) {
+            (0, _) | (_, true) => l.to_owned(),
+            _ => format!("  {l}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A journal error as shown: `LEVEL: the journal: MESSAGE`, and, for a damaged journal,
+/// the advice of [`pexspec_journal::JournalError::advice`] (what is lost, how to move it
+/// aside, what the next apply does).
+pub(crate) fn journal_error(level: &str, e: &pexspec_journal::JournalError) -> String {
+    match e.advice() {
+        Some(advice) => {
+            let advice = indent(&advice);
+            format!("{level}: the journal: {e}\n  help: {advice}")
+        }
+        None => format!("{level}: the journal: {e}"),
+    }
+}
+
 /// Runs the command line `args` (the first is the program name), writing results to `out`
 /// and messages to `err`. Returns the process exit code.
 pub fn run(
@@ -64,10 +89,18 @@ pub fn run(
     err: &mut dyn Write,
     term: Terminal,
 ) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            // Under `plan --detailed-exitcode`, 2 means "changes": a command line that cannot
+            // be used is an error, 1, as the flag promises.
+            let detailed = args.iter().any(|a| a == "--detailed-exitcode");
+            let code = match (e.use_stderr(), detailed) {
+                (false, _) => EXIT_OK,
+                (true, false) => EXIT_USAGE,
+                (true, true) => EXIT_FAILURE,
+            };
             let text = if term.stdout_is_tty && !term.no_color {
                 e.render().ansi().to_string()
             } else {

@@ -1,5 +1,6 @@
 //! `pexspec lint`: load and check spec files, report in the chosen format, pick the exit code.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -9,27 +10,54 @@ use pexspec_diagnostics::report::{FileReport, Format, Summary, write};
 use crate::cli::{LintArgs, LintFormat};
 use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
-/// Every `*.yaml` / `*.yml` file under `dir`, sorted, skipping hidden directories.
-fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_dir() {
-            if !hidden {
-                yaml_files(&path, found)?;
+/// The `*.yaml` / `*.yml` files found under the directories given, each real file once.
+#[derive(Default)]
+struct Walk {
+    /// The files, in the order found (each directory sorted by name).
+    found: Vec<PathBuf>,
+    /// The canonical paths of the directories entered: a symbolic link back to one of them
+    /// (a loop) is not entered again.
+    dirs: BTreeSet<PathBuf>,
+    /// The canonical paths of the files found: a file reached by two paths is linted once.
+    files: BTreeSet<PathBuf>,
+}
+
+impl Walk {
+    /// Adds every `*.yaml` / `*.yml` file under `dir`, sorted, skipping hidden directories,
+    /// entering each real directory once (symbolic links are followed, loops are not).
+    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        let real = std::fs::canonicalize(dir)?;
+        if !self.dirs.insert(real) {
+            return Ok(());
+        }
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if path.is_dir() {
+                if !hidden {
+                    self.dir(&path)?;
+                }
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                self.file(path);
             }
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            found.push(path);
+        }
+        Ok(())
+    }
+
+    /// Adds `path` unless the file it names was found already. A path that cannot be
+    /// resolved (a dangling link) is kept: loading it says what is wrong.
+    fn file(&mut self, path: PathBuf) {
+        let seen = std::fs::canonicalize(&path).is_ok_and(|real| !self.files.insert(real));
+        if !seen {
+            self.found.push(path);
         }
     }
-    Ok(())
 }
 
 pub(crate) fn run(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut unreadable = false;
-    let mut paths = Vec::new();
     let inputs = if args.files.is_empty() {
         let specs = PathBuf::from("specs");
         if !specs.is_dir() {
@@ -43,9 +71,10 @@ pub(crate) fn run(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut d
     } else {
         args.files.clone()
     };
+    let mut walk = Walk::default();
     for input in inputs {
         if input.is_dir() {
-            if let Err(e) = yaml_files(&input, &mut paths) {
+            if let Err(e) = walk.dir(&input) {
                 let _ = writeln!(
                     err,
                     "error: cannot read the directory `{}`: {e}",
@@ -54,9 +83,10 @@ pub(crate) fn run(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut d
                 unreadable = true;
             }
         } else {
-            paths.push(input);
+            walk.file(input);
         }
     }
+    let paths = walk.found;
     let mut reports = Vec::with_capacity(paths.len());
     for path in &paths {
         match pexspec_spec::load_file(path) {

@@ -180,7 +180,41 @@ fn describe(status: &LockStatus) -> String {
     text
 }
 
-/// `pexspec force-unlock`: shows who holds the lock, asks for `yes`, removes it.
+/// What `force-unlock` found.
+enum Found {
+    /// A lock that names its holder.
+    Held(LockStatus),
+    /// A lock whose record cannot be read (empty, cut short, garbage): where it is, its age
+    /// when known, and the start of its content as shown.
+    Unreadable {
+        location: String,
+        age: Option<Duration>,
+        content: Option<Vec<u8>>,
+    },
+}
+
+/// The content of an unreadable lock as it may be shown on a terminal: at most 200 bytes,
+/// every control character and every byte that is not UTF-8 escaped.
+fn shown(content: &[u8]) -> String {
+    const MAX: usize = 200;
+    if content.is_empty() {
+        return "it is empty".into();
+    }
+    let head = &content[..content.len().min(MAX)];
+    let text: String = String::from_utf8_lossy(head)
+        .chars()
+        .flat_map(char::escape_debug)
+        .collect();
+    let more = if content.len() > MAX {
+        format!(" (first {MAX} of {} bytes)", content.len())
+    } else {
+        String::new()
+    };
+    format!("it holds \"{text}\"{more}")
+}
+
+/// `pexspec force-unlock`: shows who holds the lock (or, when its record cannot be read, what
+/// it holds), asks for `yes`, removes it.
 pub(crate) async fn force_unlock(
     url: Option<&str>,
     state_dir: &Path,
@@ -189,26 +223,66 @@ pub(crate) async fn force_unlock(
     term: Terminal,
     err: &mut dyn Write,
 ) -> u8 {
-    let status = match (url, world) {
-        (None, _) => LocalLock::inspect(state_dir),
+    let store = match (url, world) {
+        (None, _) => None,
         (Some(url), Some(world)) => match oci_store(url, world) {
-            Ok((store, object)) => OciLock::inspect(&store, &object).await,
-            Err(e) => Err(e),
+            Ok(store) => Some(store),
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                return EXIT_USAGE;
+            }
         },
         (Some(_), None) => return EXIT_FAILURE,
     };
-    let status = match status {
-        Ok(Some(status)) => status,
+    let status = match &store {
+        None => LocalLock::inspect(state_dir),
+        Some((store, object)) => OciLock::inspect(store, object).await,
+    };
+    let found = match status {
+        Ok(Some(status)) => Found::Held(status),
         Ok(None) => {
             let _ = writeln!(err, "There is no lock to remove.");
             return EXIT_OK;
+        }
+        Err(LockError::Unreadable { location, age }) => {
+            let content = match &store {
+                None => std::fs::read(state_dir.join(pexspec_journal::LOCK_FILE)).ok(),
+                Some((store, object)) => {
+                    use pexspec_journal::ObjectStore as _;
+                    store.get(object).await.ok().flatten().map(|o| o.data)
+                }
+            };
+            Found::Unreadable {
+                location,
+                age,
+                content,
+            }
         }
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             return EXIT_FAILURE;
         }
     };
-    let _ = writeln!(err, "The lock is {}.", describe(&status));
+    match &found {
+        Found::Held(status) => {
+            let _ = writeln!(err, "The lock is {}.", describe(status));
+        }
+        Found::Unreadable {
+            location,
+            age,
+            content,
+        } => {
+            let _ = writeln!(
+                err,
+                "The lock `{location}` does not say who holds it{}: {}.",
+                age.map(|a| format!(" (written {} ago)", format_age(a)))
+                    .unwrap_or_default(),
+                content
+                    .as_deref()
+                    .map_or_else(|| "its content cannot be read".into(), shown)
+            );
+        }
+    }
     if !yes {
         if !term.stdin_is_tty {
             let _ = writeln!(
@@ -227,13 +301,10 @@ pub(crate) async fn force_unlock(
             return EXIT_FAILURE;
         }
     }
-    let removed = match (url, world) {
-        (None, _) => LocalLock::force_unlock(state_dir),
-        (Some(url), Some(world)) => match oci_store(url, world) {
-            Ok((store, object)) => OciLock::force_unlock(&store, &object).await,
-            Err(e) => Err(e),
-        },
-        (Some(_), None) => return EXIT_FAILURE,
+    // Both removals take whatever is there, unreadable or not.
+    let removed = match &store {
+        None => LocalLock::force_unlock(state_dir),
+        Some((store, object)) => OciLock::force_unlock(store, object).await,
     };
     match removed {
         Ok(_) => {

@@ -90,6 +90,9 @@ pub(crate) fn mark_in(prepared: &Prepared, observed: &mut ObservedState, err: &m
                 err,
                 "warning: cannot open the journal to tell which node configuration files it holds: {e}"
             );
+            if let Some(advice) = e.advice() {
+                let _ = writeln!(err, "  help: {}", crate::indent(&advice));
+            }
         }
     }
 }

@@ -98,7 +98,7 @@ pub(crate) fn run(command: &NodeCommand, color: bool, term: Terminal, err: &mut 
         NodeCommand::Start(a) => (Verb::Start, a, false, false),
         NodeCommand::Remove(a) => (Verb::Remove, &a.node, a.force, a.yes),
     };
-    let prepared = match prepare(&args.spec, color, err) {
+    let prepared = match prepare(&args.spec, crate::plan::Findings::Human { color }, err) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -328,7 +328,7 @@ impl Cx<'_> {
         let journal = match Journal::open(state_dir) {
             Ok(j) => j,
             Err(e) => {
-                let _ = writeln!(self.err, "error: the journal: {e}");
+                let _ = writeln!(self.err, "{}", crate::journal_error("error", &e));
                 return EXIT_FAILURE;
             }
         };
@@ -340,7 +340,7 @@ impl Cx<'_> {
         }) {
             Ok(run) => run,
             Err(e) => {
-                let _ = writeln!(self.err, "error: the journal: {e}");
+                let _ = writeln!(self.err, "{}", crate::journal_error("error", &e));
                 return EXIT_FAILURE;
             }
         };

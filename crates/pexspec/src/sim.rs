@@ -27,7 +27,15 @@ fn admin_password(args: &SimServeArgs, state: &Path) -> std::io::Result<(String,
         ));
     }
     let password = crate::world::random_text(24);
-    crate::fsutil::write_private(&path, password.as_bytes())?;
+    // Created whole and exclusively: of two servers started together on one directory, the
+    // first one's password is kept, and the other reads it.
+    if !pexspec_journal::fsutil::create_whole(&path, password.as_bytes())? {
+        let existing = std::fs::read_to_string(&path)?;
+        return Ok((
+            existing.trim().to_owned(),
+            format!("file:{}", path.display()),
+        ));
+    }
     Ok((password, format!("file:{}", path.display())))
 }
 
@@ -54,6 +62,13 @@ pub(crate) fn serve(args: &SimServeArgs, out: &mut dyn Write, err: &mut dyn Writ
             args.speed
         );
         return EXIT_USAGE;
+    }
+    // Each name becomes a directory of `STATE/pexip`: it may not leave it.
+    for name in &args.management_nodes {
+        if let Err(e) = pexspec_journal::fsutil::child(&args.state.join("pexip"), name) {
+            let _ = writeln!(err, "error: `--management-node`: {e}");
+            return EXIT_USAGE;
+        }
     }
     if let Err(e) = std::fs::create_dir_all(&args.state) {
         let _ = writeln!(
@@ -110,8 +125,10 @@ pub(crate) fn serve(args: &SimServeArgs, out: &mut dyn Write, err: &mut dyn Writ
         };
         let mut pexips = Vec::new();
         for name in names {
-            let mut opts =
-                PexipSimOptions::new(args.state.join("pexip").join(&name), password.clone());
+            let Ok(dir) = pexspec_journal::fsutil::child(&args.state.join("pexip"), &name) else {
+                return EXIT_USAGE; // Refused above.
+            };
+            let mut opts = PexipSimOptions::new(dir, password.clone());
             opts.auto_bootstrap = true;
             opts.time_scale = args.speed;
             opts.wizard.hostname = name.clone();

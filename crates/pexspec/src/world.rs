@@ -326,7 +326,9 @@ impl World {
         let Some(fingerprint) = self.pexip.client().observed_fingerprint() else {
             return;
         };
-        if crate::fsutil::write_private(path, format!("{fingerprint}\n").as_bytes()).is_ok() {
+        if pexspec_journal::fsutil::write_private(path, format!("{fingerprint}\n").as_bytes())
+            .is_ok()
+        {
             let mut err = std::io::stderr();
             let _ = writeln!(
                 err,
@@ -463,44 +465,59 @@ fn sim_secrets(
     let uses = SecretUses::of(graph);
     uses.refuse_inline()?;
     let path = state_dir.join("secrets.json");
-    let mut kept: BTreeMap<String, String> = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let mut table = BTreeMap::new();
-    let mut stand_ins = Vec::new();
-    let mut changed = false;
     let pins = uses.pin_names();
-    for name in uses.env_names() {
-        if let Some(value) = std::env::var_os(&name).and_then(|v| v.into_string().ok())
-            && !value.is_empty()
-        {
-            table.insert(name, value);
-            continue;
+    let cannot_keep = |e: std::io::Error| {
+        Setup::failure(format!(
+            "cannot keep the simulator's secrets in `{}`: {e}",
+            path.display()
+        ))
+    };
+    // Two runs in one folder may both find no file and make stand-ins: the file is created
+    // whole and exclusively, the first run's wins, and the other run takes its values.
+    let mut lost_the_race = false;
+    let (table, stand_ins) = loop {
+        let existing = std::fs::read(&path).ok();
+        let mut kept: BTreeMap<String, String> = existing
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        let mut table = BTreeMap::new();
+        let mut stand_ins = Vec::new();
+        let mut changed = false;
+        for name in uses.env_names() {
+            if let Some(value) = std::env::var_os(&name).and_then(|v| v.into_string().ok())
+                && !value.is_empty()
+            {
+                table.insert(name, value);
+                continue;
+            }
+            let value = kept
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    changed = true;
+                    if pins.contains(&name) {
+                        random_digits(8)
+                    } else {
+                        random_text(24)
+                    }
+                })
+                .clone();
+            table.insert(name.clone(), value);
+            stand_ins.push(name);
         }
-        let value = kept
-            .entry(name.clone())
-            .or_insert_with(|| {
-                changed = true;
-                if pins.contains(&name) {
-                    random_digits(8)
-                } else {
-                    random_text(24)
+        if changed {
+            let text = serde_json::to_vec_pretty(&kept).unwrap_or_default();
+            if existing.is_none() && !lost_the_race {
+                if !pexspec_journal::fsutil::create_whole(&path, &text).map_err(cannot_keep)? {
+                    lost_the_race = true;
+                    continue;
                 }
-            })
-            .clone();
-        table.insert(name.clone(), value);
-        stand_ins.push(name);
-    }
-    if changed {
-        let text = serde_json::to_vec_pretty(&kept).unwrap_or_default();
-        crate::fsutil::write_private(&path, &text).map_err(|e| {
-            Setup::failure(format!(
-                "cannot keep the simulator's secrets in `{}`: {e}",
-                path.display()
-            ))
-        })?;
-    }
+            } else {
+                pexspec_journal::fsutil::write_private(&path, &text).map_err(cannot_keep)?;
+            }
+        }
+        break (table, stand_ins);
+    };
     if !stand_ins.is_empty() {
         notes.push(format!(
             "--sim: {} not set; using stand-in values kept in {} (mode 0600)",
@@ -585,19 +602,16 @@ fn file_resolver(
     }))
 }
 
+/// Writes the stand-in of the image `name` to `path`, whole or not at all: several `--sim`
+/// runs in one folder may write it at once, and each reads it right after.
 fn write_stand_in(path: &Path, name: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let seed = name
         .bytes()
         .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
     let data: Vec<u8> = (0..STAND_IN_BYTES)
         .map(|i| (i % 251) as u8 ^ seed)
         .collect();
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(tmp, path)
+    pexspec_journal::fsutil::write_atomic(path, &data, false)
 }
 
 /// The executor's options, with every duration divided by the simulators' speed and every
@@ -675,6 +689,17 @@ fn manager(graph: &Graph) -> Option<(String, Option<Address>)> {
     Some((name, in_oci))
 }
 
+/// The simulated Management Node's state directory, `STATE/pexip/NAME`. The name comes from
+/// the spec: it must be a plain file name, so that the directory (its database, key and
+/// certificate) never leaves `STATE/pexip`.
+fn sim_manager_dir(state_dir: &Path, name: &str) -> Result<PathBuf, Setup> {
+    pexspec_journal::fsutil::child(&state_dir.join("pexip"), name).map_err(|e| {
+        Setup::usage(format!(
+            "the Management Node's name cannot name its simulator's state directory: {e}"
+        ))
+    })
+}
+
 /// Builds the world for `graph` (from `spec`, in `spec_dir`).
 pub(crate) async fn build(
     graph: &Graph,
@@ -697,6 +722,8 @@ pub(crate) async fn build(
     let (oci_client, sim_parts, secrets) = match speed {
         Some(speed) => {
             let state_dir = spec_dir.join(".pexspec").join("sim");
+            // Refused before the simulators write anything.
+            sim_manager_dir(&state_dir, &manager_name)?;
             std::fs::create_dir_all(&state_dir).map_err(|e| {
                 Setup::usage(format!(
                     "cannot create the simulator's state directory `{}`: {e}",
@@ -775,7 +802,7 @@ pub(crate) async fn build(
     let mut trust_to_store: Option<PathBuf> = None;
     let (pexip_client, sim) = match sim_parts {
         Some((oci_sim, state_dir)) => {
-            let pexip_state = state_dir.join("pexip").join(&manager_name);
+            let pexip_state = sim_manager_dir(&state_dir, &manager_name)?;
             let mut opts = PexipSimOptions::new(&pexip_state, password.expose().to_owned());
             opts.time_scale = speed.unwrap_or(1.0);
             opts.auto_bootstrap = manager_instance.is_none();

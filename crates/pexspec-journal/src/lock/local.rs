@@ -2,14 +2,12 @@
 //! temporary file, or `create_new`), so of two applies started together exactly one gets
 //! it, and nobody reads a half-written record.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::{Holder, LockError, LockStatus};
 use crate::LOCK_FILE;
-use crate::fsutil::{create_private, private_dir, sync_dir};
+use crate::fsutil::{create_whole, private_dir, sync_dir};
 
 /// The local lock of a state directory, released when dropped.
 #[derive(Debug)]
@@ -54,35 +52,11 @@ fn read(path: &Path) -> Result<Found, LockError> {
 }
 
 /// Writes `holder` to `path` if it does not exist (`AlreadyExists` if it does), whole.
-fn publish(dir: &Path, path: &Path, holder: &Holder) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let record = holder.to_json();
-    let tmp = dir.join(format!(
-        ".{LOCK_FILE}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = create_private(&tmp).and_then(|mut f| {
-        f.write_all(&record)?;
-        f.sync_all()
-    });
-    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => sync_dir(dir),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
-        // No hard links here: create the lock in place.
-        Err(_) => {
-            let mut file = create_private(path)?;
-            let written = file
-                .write_all(&record)
-                .and_then(|()| file.sync_all())
-                .and_then(|()| sync_dir(dir));
-            if written.is_err() {
-                let _ = std::fs::remove_file(path);
-            }
-            written
-        }
+fn publish(path: &Path, holder: &Holder) -> std::io::Result<()> {
+    if create_whole(path, &holder.to_json())? {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::AlreadyExists.into())
     }
 }
 
@@ -100,7 +74,7 @@ impl LocalLock {
         // The file may vanish between a failed create and the read of its holder (its
         // holder released it): try again, a few times.
         for _ in 0..3 {
-            match publish(dir, &path, holder) {
+            match publish(&path, holder) {
                 Ok(()) => {
                     return Ok(Self {
                         path,

@@ -512,7 +512,7 @@ pub async fn start(opts: PexipSimOptions) -> Result<PexipSim, PexipSimError> {
     };
     let clock = clock::Clock::new(opts.clock, opts.time_scale, wall_anchor, sim_anchor);
     let cn = format!("{}.{}", opts.wizard.hostname, opts.wizard.domain);
-    let cert = tls::load_or_create(&dir, &cn)?;
+    let cert = tls::load_or_create(&store::Store { conn: &conn }, &dir, &cn)?;
     let fingerprint = tls::fingerprint(&cert.cert_pem)?;
     let server_config = tls::server_config(&cert)?;
 

@@ -57,18 +57,43 @@ pub(crate) fn generate(cn: &str) -> Result<CertPair, PexipSimError> {
 pub(crate) const MANAGER_CERT: &str = "pexip-manager.crt";
 pub(crate) const MANAGER_KEY: &str = "pexip-manager.key";
 
-/// Loads the Management Node's certificate from `dir`, or creates and stores it (key 0600).
-pub(crate) fn load_or_create(dir: &Path, cn: &str) -> Result<CertPair, PexipSimError> {
+/// The `meta` row that holds the certificate and its key, one value (certificate PEM, then
+/// key PEM), so that of two simulators started at once on one state directory (two `--sim`
+/// runs in one folder) both end up with the same pair: SQLite inserts it once.
+const PAIR_META: &str = "tls_pair_pem";
+
+/// Loads the Management Node's certificate and key (the state database's, or files an older
+/// state directory kept), or creates them; then writes both files (key 0600), each whole, so
+/// that nobody reads half a key or a certificate that does not match it.
+pub(crate) fn load_or_create(
+    store: &super::store::Store<'_>,
+    dir: &Path,
+    cn: &str,
+) -> Result<CertPair, PexipSimError> {
     let cert_path = dir.join(MANAGER_CERT);
     let key_path = dir.join(MANAGER_KEY);
-    if cert_path.exists() && key_path.exists() {
-        let cert_pem = std::fs::read_to_string(&cert_path).map_err(|e| io_err(&cert_path, e))?;
-        let key_pem = std::fs::read_to_string(&key_path).map_err(|e| io_err(&key_path, e))?;
-        return Ok(CertPair { cert_pem, key_pem });
-    }
-    let pair = generate(cn)?;
-    write_private(&key_path, pair.key_pem.as_bytes())?;
-    std::fs::write(&cert_path, pair.cert_pem.as_bytes()).map_err(|e| io_err(&cert_path, e))?;
+    let candidate = match (
+        std::fs::read_to_string(&cert_path),
+        std::fs::read_to_string(&key_path),
+    ) {
+        (Ok(cert_pem), Ok(key_pem)) => CertPair { cert_pem, key_pem },
+        _ => generate(cn)?,
+    };
+    let joined = store.meta_or_insert(
+        PAIR_META,
+        &format!("{}{}", candidate.cert_pem, candidate.key_pem),
+    )?;
+    const END: &str = "-----END CERTIFICATE-----";
+    let at = joined.rfind(END).map_or(joined.len(), |i| {
+        let after = i + END.len();
+        after + joined[after..].len() - joined[after..].trim_start().len()
+    });
+    let pair = CertPair {
+        cert_pem: joined[..at].to_owned(),
+        key_pem: joined[at..].to_owned(),
+    };
+    write_whole(&key_path, pair.key_pem.as_bytes())?;
+    write_whole(&cert_path, pair.cert_pem.as_bytes())?;
     Ok(pair)
 }
 
@@ -79,17 +104,19 @@ fn io_err(path: &Path, e: std::io::Error) -> PexipSimError {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), PexipSimError> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// Writes `bytes` to `path` (owner-only) through a temporary file of its own, renamed over
+/// it: a reader sees the old file or the new one.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), PexipSimError> {
+    if std::fs::read(path).is_ok_and(|b| b == bytes) {
+        return Ok(());
     }
-    let mut file = opts.open(path).map_err(|e| io_err(path, e))?;
-    file.write_all(bytes).map_err(|e| io_err(path, e))?;
-    file.sync_all().map_err(|e| io_err(path, e))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(dir, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| io_err(path, e))?;
+    file.persist(path).map_err(|e| io_err(path, e.error))?;
+    Ok(())
 }
 
 /// `SHA256` fingerprint of the first certificate in `cert_pem`, as colon-separated upper hex.
@@ -195,4 +222,44 @@ pub(crate) fn listen(
         }
     });
     Ok(TlsListener { rx, local })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two simulators on one state directory (two `--sim` runs in one folder) end up with one
+    /// certificate and key, whichever wrote its files first or last.
+    #[test]
+    fn simulators_on_one_directory_share_one_certificate_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            super::super::store::open(dir.path()).unwrap(),
+            super::super::store::open(dir.path()).unwrap(),
+        );
+        let first =
+            load_or_create(&super::super::store::Store { conn: &a }, dir.path(), "a").unwrap();
+        // The other found no files (it looked before they were written): it makes its own
+        // pair, and must still get the first one's.
+        std::fs::remove_file(dir.path().join(MANAGER_CERT)).unwrap();
+        std::fs::remove_file(dir.path().join(MANAGER_KEY)).unwrap();
+        let second =
+            load_or_create(&super::super::store::Store { conn: &b }, dir.path(), "b").unwrap();
+        assert_eq!(second.cert_pem, first.cert_pem);
+        assert_eq!(second.key_pem, first.key_pem);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(MANAGER_KEY)).unwrap(),
+            first.key_pem
+        );
+        server_config(&second).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(MANAGER_KEY))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }
