@@ -621,8 +621,10 @@ mod tests {
 
     #[test]
     fn capacity_counts_transcoding_nodes_only() {
-        let hd = |n: &str| format!("tls_certificate: conferencing\ncapacity:\n  hd_calls: {n}\n");
-        let tail = "tls_certificate: conferencing\n";
+        let hd = |n: &str| {
+            format!("ssh_password: {{ env: PEXCONF_SSH_PASSWORD }}\ncapacity:\n  hd_calls: {n}\n")
+        };
+        let tail = "ssh_password: { env: PEXCONF_SSH_PASSWORD }\n";
         assert!(codes(&[(tail, hd("23").as_str())]).is_empty());
         let m = only("capacity-short", &[(tail, hd("24").as_str())]);
         assert!(m.contains("carries about 23 HD calls"), "{m}");
@@ -651,8 +653,8 @@ mod tests {
 
     #[test]
     fn capacity_is_not_judged_on_a_broken_shape() {
-        let tail = "tls_certificate: conferencing\n";
-        let hd = "tls_certificate: conferencing\ncapacity:\n  hd_calls: 500\n";
+        let tail = "ssh_password: { env: PEXCONF_SSH_PASSWORD }\n";
+        let hd = "ssh_password: { env: PEXCONF_SSH_PASSWORD }\ncapacity:\n  hd_calls: 500\n";
         assert_eq!(
             codes(&[(tail, hd), (CONF, "{ name: VM.Nope }")]),
             ["unknown-shape"]
