@@ -580,8 +580,9 @@ mod tests {
             &[(MGR, "{ name: VM.Standard3.Flex, ocpus: 2, memory_gb: 200 }")],
         );
         assert!(m.contains("2 to 128 GB"), "{m}");
-        // Absurd numbers are findings, never panics.
-        for bad in ["-1", ".nan", ".inf", "1e308", "0"] {
+        // Absurd numbers are findings, never panics. (`.nan` and `.inf` are not numbers a
+        // JSON Schema can hold: the loader refuses them as `invalid-value`.)
+        for bad in ["-1", "1e308", "0"] {
             let yaml = format!("{{ name: VM.Standard3.Flex, ocpus: {bad}, memory_gb: {bad} }}");
             let c = codes(&[(MGR, yaml.as_str())]);
             assert!(

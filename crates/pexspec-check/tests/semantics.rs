@@ -106,3 +106,36 @@ fn secret_references_that_cannot_work() {
         assert_eq!(codes(&text), ["secret-reference-invalid"], "{to}");
     }
 }
+
+#[test]
+fn leading_zeros_are_refused_in_blocks_and_addresses_alike() {
+    for (from, to) in [
+        ("vcn_cidr: 10.0.0.0/16", "vcn_cidr: 010.0.0.0/16"),
+        ("private_ip: 10.0.1.31", "private_ip: 10.0.1.031"),
+    ] {
+        assert_eq!(codes(&edited(&[(from, to)])), ["invalid-value"], "{to}");
+    }
+}
+
+#[test]
+fn the_world_in_two_halves_is_the_world() {
+    let text = edited(&[(
+        "regions:\n",
+        "network:\n  extra_ingress:\n    - { source: 0.0.0.0/1, protocol: tcp, ports: \"8443\" }\n    - { source: 128.0.0.0/1, protocol: tcp, ports: \"8443\" }\n\nregions:\n",
+    )]);
+    assert_eq!(codes(&text), ["admin-open-to-world"]);
+}
+
+#[test]
+fn non_finite_numbers_are_refused_by_the_loader() {
+    for bad in [".nan", ".inf", "-.inf"] {
+        let text = edited(&[("ocpus: 2,", &format!("ocpus: {bad},"))]);
+        let loaded = pexspec_spec::load("test.yaml", &text, fixtures());
+        let codes: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.code().as_str())
+            .collect();
+        assert_eq!(codes, ["invalid-value"], "{bad}");
+    }
+}
