@@ -22,6 +22,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) {
     internal_cidr_gap(ctx);
 }
 
+/// At most this many distinct undeclared region names get a did-you-mean, so a spec of
+/// thousands of typos stays linear.
+const MAX_GUESSES: usize = 64;
+
 /// An inclusive address range as 128-bit integers (IPv4 mapped into the low bits).
 fn range(net: IpNet) -> (u128, u128) {
     match net {
@@ -61,6 +65,7 @@ fn regions_known_and_unique(ctx: &mut Ctx<'_>) {
         ctx.report(unknown_region(&spec.oci.home_region, "as the home region"));
     }
     let declared = |name: &str| seen.contains_key(name);
+    let mut guesses: HashMap<&str, Option<&str>> = HashMap::new();
     let mut missing = Vec::new();
     if let Some(region) = spec
         .management_node
@@ -74,16 +79,29 @@ fn regions_known_and_unique(ctx: &mut Ctx<'_>) {
         if declared(&region.value) {
             continue;
         }
+        // A typo of a declared region (`uk-london1` for `uk-london-1`) gets a did-you-mean;
+        // the declared names are few, and at most MAX_GUESSES distinct typos are compared.
+        let guess = if guesses.len() < MAX_GUESSES || guesses.contains_key(region.value.as_str()) {
+            *guesses.entry(region.value.as_str()).or_insert_with(|| {
+                pexspec_diagnostics::closest(&region.value, seen.keys().copied(), 0.85)
+            })
+        } else {
+            None
+        };
+        let help = match guess {
+            Some(declared) => format!("did you mean `{declared}`, declared in `regions`?"),
+            None => format!(
+                "add `{}` to `regions` with its `vcn_cidr` and `subnet_cidr`, or use a declared region",
+                region.value
+            ),
+        };
         let d = Diagnostic::new(
             Code::RegionNotDeclared,
             format!("region `{}` is not declared in `regions`", region.value),
         )
         .with_primary(region.span, "not in `regions`")
         .with_secondary(spec.regions.span, "declared regions")
-        .with_help(format!(
-            "add `{}` to `regions` with its `vcn_cidr` and `subnet_cidr`, or use a declared region",
-            region.value
-        ));
+        .with_help(help);
         ctx.report(d);
     }
 }

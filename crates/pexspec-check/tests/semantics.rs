@@ -139,3 +139,19 @@ fn non_finite_numbers_are_refused_by_the_loader() {
         assert_eq!(codes, ["invalid-value"], "{bad}");
     }
 }
+
+#[test]
+fn an_undeclared_region_close_to_a_declared_one_gets_a_did_you_mean() {
+    let text = edited(&[(
+        "    region: eu-frankfurt-1\n",
+        "    region: eu-frankfurt1\n",
+    )]);
+    let loaded = pexspec_spec::load("test.yaml", &text, fixtures().join("ssh-password-missing"));
+    let found = check(&loaded, Mode::Lint);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code().as_str(), "region-not-declared");
+    assert_eq!(
+        found[0].help(),
+        Some("did you mean `eu-frankfurt-1`, declared in `regions`?")
+    );
+}

@@ -285,7 +285,7 @@ impl<'de, T: StrictScalar> Deserialize<'de> for Strict<T> {
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Strict<T>, E> {
                 Err(E::custom(format!(
-                    "the string \"{}\" is not {}: write {}",
+                    "`{}` is not {}: write {}",
                     v.escape_debug(),
                     T::WHAT,
                     T::EXPECTED
