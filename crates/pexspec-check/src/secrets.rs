@@ -8,6 +8,7 @@
 //! whether it is empty or not text; its contents are dropped at once and never appear in a
 //! finding.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
@@ -23,17 +24,18 @@ const MAX_SECRET_BYTES: u64 = 1024 * 1024;
 pub(crate) fn run(ctx: &mut Ctx<'_>) {
     let spec = ctx.spec;
     // PIN references with a bad variable name are `pin-invalid`'s (one finding per value).
-    let pins: Vec<&Sp<Secret>> = spec
+    let pins: HashSet<*const Sp<Secret>> = spec
         .platform
         .vmrs
         .iter()
         .flat_map(|v| v.pin.iter().chain(v.guest_pin.iter()))
+        .map(std::ptr::from_ref)
         .collect();
     let mut found = Vec::new();
     for secret in spec.secrets() {
         match &secret.value {
             Secret::Env(name) => {
-                if pins.iter().any(|p| std::ptr::eq(*p, secret)) {
+                if pins.contains(&std::ptr::from_ref(secret)) {
                     continue;
                 }
                 if let Some(why) = env_name_problem(&name.value) {
