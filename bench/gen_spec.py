@@ -9,8 +9,8 @@ Scale N multiplies nodes and rooms by N (regions stay at 50: OCI has no more). `
 `--regions 10 --nodes 200 --rooms 50 --ssh-password`). Fewer regions than 50 are
 eu-frankfurt-1 (the home region and the Management Node's) and then OCI's oldest regions
 (FIRST), which every simulator knows; each region keeps its address plan whatever the count.
-`--ssh-password` gives every node the SSH password a generic deployment needs to be applied
-(`apply` refuses a node without one; `lint` does not ask). The spec is clean but for the
+Every node has the SSH password a generic deployment needs (`lint` refuses a node without one,
+`ssh-password-missing`); `--ssh-password` is kept for older command lines. The spec is clean but for the
 `too-many-nodes` warning (over 20 nodes), so every check runs in full.
 """
 import argparse
@@ -97,8 +97,7 @@ def main():
         w.append(f"  - name: conf{n}\n    region: {r}\n    role: transcoding\n    location: loc-{r}\n"
                  "    shape: { name: VM.Optimized3.Flex, ocpus: 4, memory_gb: 8 }\n"
                  f"    hostname: conf{n}\n    domain: example.com\n    private_ip: {ip}\n    public_ip: true\n")
-        if a.ssh_password:
-            w.append("    ssh_password: { env: PEXCONF_SSH_PASSWORD }\n")
+        w.append("    ssh_password: { env: PEXCONF_SSH_PASSWORD }\n")
     with open(a.out, "w") as f:
         f.write("".join(w))
 

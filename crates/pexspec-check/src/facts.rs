@@ -41,6 +41,53 @@ enum Family {
     Any,
 }
 
+/// An IPv4 address or block written with a leading zero in an octet (`010.0.0.0/16`,
+/// `10.0.0.031`): the same text is read as decimal by some tools and as octal by others, so
+/// pexspec refuses it in every field, with the decimal form it probably means.
+fn leading_zero_fix(raw: &str) -> Option<String> {
+    let (addr, rest) = match raw.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (raw, None),
+    };
+    if addr.contains(':') || !addr.contains('.') {
+        return None;
+    }
+    let octets: Vec<&str> = addr.split('.').collect();
+    if !octets.iter().any(|o| o.len() > 1 && o.starts_with('0')) {
+        return None;
+    }
+    let fixed: Vec<String> = octets
+        .iter()
+        .map(|o| {
+            let t = o.trim_start_matches('0');
+            if t.is_empty() {
+                "0".to_owned()
+            } else {
+                t.to_owned()
+            }
+        })
+        .collect();
+    let fixed = fixed.join(".");
+    Some(match rest {
+        Some(prefix) => format!("{fixed}/{prefix}"),
+        None => fixed,
+    })
+}
+
+fn leading_zero(raw: &str, span: Span, what: &str) -> Option<Diagnostic> {
+    let fix = leading_zero_fix(raw)?;
+    Some(
+        Diagnostic::new(
+            Code::InvalidValue,
+            format!("`{raw}` has an octet with a leading zero ({what})"),
+        )
+        .with_primary(span, "leading zero")
+        .with_help(format!(
+            "write `{fix}`: some tools read a leading zero as octal, so pexspec accepts none"
+        )),
+    )
+}
+
 struct Collector<'a> {
     facts: Facts,
     out: &'a mut Vec<Diagnostic>,
@@ -49,6 +96,10 @@ struct Collector<'a> {
 impl Collector<'_> {
     fn cidr(&mut self, value: &Sp<Cidr>, what: &str, family: Family) {
         let raw = value.raw.trim();
+        if let Some(d) = leading_zero(raw, value.span, what) {
+            self.out.push(d);
+            return;
+        }
         let Some(net) = value.net() else {
             let help = if raw.contains('/') {
                 "write an address and a prefix length, e.g. `10.0.0.0/16`".to_owned()
@@ -96,6 +147,10 @@ impl Collector<'_> {
 
     fn addr(&mut self, value: &Sp<IpAddress>, what: &str, family: Family) {
         let raw = value.raw.trim();
+        if let Some(d) = leading_zero(raw, value.span, what) {
+            self.out.push(d);
+            return;
+        }
         let parsed = value.addr();
         let ok = matches!(
             (parsed, family),
@@ -174,4 +229,28 @@ pub(crate) fn collect(spec: &Spec, out: &mut Vec<Diagnostic>) -> Facts {
         c.addr(dns, "dns_servers", Family::Any);
     }
     c.facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_zeros_are_one_rule_for_blocks_and_addresses() {
+        assert_eq!(
+            leading_zero_fix("010.0.0.0/16").as_deref(),
+            Some("10.0.0.0/16")
+        );
+        assert_eq!(leading_zero_fix("10.0.0.031").as_deref(), Some("10.0.0.31"));
+        assert_eq!(
+            leading_zero_fix("10.00.0.0/16").as_deref(),
+            Some("10.0.0.0/16")
+        );
+        assert_eq!(leading_zero_fix("10.0.0.0/16"), None);
+        assert_eq!(leading_zero_fix("10.0.0.0"), None);
+        assert_eq!(leading_zero_fix("2001:db8::01"), None);
+        let span = Span::new(0, 1);
+        assert!(leading_zero("010.0.0.0/16", span, "vcn_cidr").is_some());
+        assert!(leading_zero("10.0.0.031", span, "private_ip").is_some());
+    }
 }

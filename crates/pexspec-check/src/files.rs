@@ -1,7 +1,8 @@
-//! File checks: the only checks that touch the disk besides loading the spec. Referenced files
-//! must exist, the SSH key file must hold exactly one OpenSSH public key, and each node's
-//! certificate must name its SIP TLS FQDN. A `{ file: }` secret is checked for existence
-//! only and never read; an `{ env: }` secret is never looked at.
+//! File checks: with `secrets.rs`, the only checks that touch the disk besides loading the
+//! spec. Referenced files must exist, the SSH key file must hold exactly one OpenSSH public
+//! key, and each node's certificate must name its SIP TLS FQDN. Whether a `{ file: }`
+//! secret can yield a value is `secrets.rs`'s; an `{ env: }` secret's value is never looked
+//! at.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -26,13 +27,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) {
         ssh_key_invalid(ctx);
     }
     certificate_fqdn_mismatch(ctx, &present.certificates);
+    crate::certificates::run(ctx, &present.certificates);
 }
 
 /// The largest SSH public key file read (an RSA 16384-bit key line is under 3 KiB).
 const MAX_SSH_KEY_BYTES: u64 = 64 * 1024;
 
 /// The largest certificate file read (a long chain is a few dozen KiB).
-const MAX_CERTIFICATE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CERTIFICATE_BYTES: u64 = 1024 * 1024;
 
 /// Which of the files the later rules read are present.
 struct Present {
@@ -420,11 +422,30 @@ fn certificate_fqdn_mismatch(ctx: &mut Ctx<'_>, present: &[bool]) {
             &ctx.loaded.resolve(&cert.certificate.value),
             MAX_CERTIFICATE_BYTES,
         );
-        let parsed = match bytes {
-            Ok(Some(bytes)) => parse_leaf(&bytes),
+        let bytes = match bytes {
+            Ok(Some(bytes)) => Some(bytes),
             Ok(None) => None,
             Err(_) => continue,
         };
+        // The Pexip provider uploads the file as text: bytes that are not UTF-8 are refused
+        // there, so here too, even around a readable certificate.
+        if let Some(bytes) = &bytes
+            && std::str::from_utf8(bytes).is_err()
+        {
+            ctx.report(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "`{}` is not UTF-8 text (certificate `{}`)",
+                        cert.certificate.value, cert.name.value
+                    ),
+                )
+                .with_primary(cert.certificate.span, "not a text file")
+                .with_help("point `certificate` at the PEM (text) file of the certificate; convert a DER file with `openssl x509 -inform der -in cert.der -out cert.pem`"),
+            );
+            continue;
+        }
+        let parsed = bytes.as_deref().and_then(parse_leaf);
         let Some(parsed) = parsed else {
             ctx.report(
                 Diagnostic::new(

@@ -18,8 +18,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) {
     on_premises_overlap(ctx);
     let misplaced = subnet_outside_vcn(ctx);
     node_addresses(ctx, &misplaced);
+    subnet_too_small(ctx, &misplaced);
     internal_cidr_gap(ctx);
 }
+
+/// At most this many distinct undeclared region names get a did-you-mean, so a spec of
+/// thousands of typos stays linear.
+const MAX_GUESSES: usize = 64;
 
 /// An inclusive address range as 128-bit integers (IPv4 mapped into the low bits).
 fn range(net: IpNet) -> (u128, u128) {
@@ -42,6 +47,7 @@ fn regions_known_and_unique(ctx: &mut Ctx<'_>) {
             ctx.report(unknown_region(&region.name, "in `regions`"));
         }
         if let Some(&first) = seen.get(name) {
+            ctx.ambiguous_regions.insert(name.to_owned());
             ctx.report(
                 Diagnostic::new(
                     Code::DuplicateRegion,
@@ -59,6 +65,7 @@ fn regions_known_and_unique(ctx: &mut Ctx<'_>) {
         ctx.report(unknown_region(&spec.oci.home_region, "as the home region"));
     }
     let declared = |name: &str| seen.contains_key(name);
+    let mut guesses: HashMap<&str, Option<&str>> = HashMap::new();
     let mut missing = Vec::new();
     if let Some(region) = spec
         .management_node
@@ -72,16 +79,29 @@ fn regions_known_and_unique(ctx: &mut Ctx<'_>) {
         if declared(&region.value) {
             continue;
         }
+        // A typo of a declared region (`uk-london1` for `uk-london-1`) gets a did-you-mean;
+        // the declared names are few, and at most MAX_GUESSES distinct typos are compared.
+        let guess = if guesses.len() < MAX_GUESSES || guesses.contains_key(region.value.as_str()) {
+            *guesses.entry(region.value.as_str()).or_insert_with(|| {
+                pexspec_diagnostics::closest(&region.value, seen.keys().copied(), 0.85)
+            })
+        } else {
+            None
+        };
+        let help = match guess {
+            Some(declared) => format!("did you mean `{declared}`, declared in `regions`?"),
+            None => format!(
+                "add `{}` to `regions` with its `vcn_cidr` and `subnet_cidr`, or use a declared region",
+                region.value
+            ),
+        };
         let d = Diagnostic::new(
             Code::RegionNotDeclared,
             format!("region `{}` is not declared in `regions`", region.value),
         )
         .with_primary(region.span, "not in `regions`")
         .with_secondary(spec.regions.span, "declared regions")
-        .with_help(format!(
-            "add `{}` to `regions` with its `vcn_cidr` and `subnet_cidr`, or use a declared region",
-            region.value
-        ));
+        .with_help(help);
         ctx.report(d);
     }
 }
@@ -129,9 +149,8 @@ fn vcn_cidr_size(ctx: &mut Ctx<'_>) {
 /// keeping the block that reaches furthest so far; a block that starts inside it overlaps it.
 fn vcn_cidr_overlap(ctx: &mut Ctx<'_>) {
     let mut blocks: Vec<(u128, u128, IpNet, &Sp<String>, Span)> = ctx
-        .spec
-        .regions
-        .iter()
+        .unique_regions()
+        .into_iter()
         .filter_map(|r| {
             let net = ctx.facts.net(&r.vcn_cidr)?;
             let (lo, hi) = range(net);
@@ -176,7 +195,7 @@ type Block<'a> = (u128, u128, bool, IpNet, Span, Option<&'a str>);
 /// Both lists are swept together after sorting, so the cost is O((n + m) log(n + m)).
 fn on_premises_overlap(ctx: &mut Ctx<'_>) {
     let mut items: Vec<Block<'_>> = Vec::new();
-    for region in ctx.spec.regions.iter() {
+    for region in ctx.unique_regions() {
         if let Some(net) = ctx.facts.net(&region.vcn_cidr) {
             let (lo, hi) = range(net);
             items.push((
@@ -251,7 +270,7 @@ fn prem_overlap(
 /// addresses are not judged against it (one wrong subnet is one finding).
 fn subnet_outside_vcn(ctx: &mut Ctx<'_>) -> HashSet<String> {
     let mut misplaced = HashSet::new();
-    for region in ctx.spec.regions.iter() {
+    for region in ctx.unique_regions() {
         let (Some(vcn), Some(subnet)) = (
             ctx.facts.net(&region.vcn_cidr),
             ctx.facts.net(&region.subnet_cidr),
@@ -339,7 +358,9 @@ fn node_addresses(ctx: &mut Ctx<'_>, misplaced: &HashSet<String>) {
             continue;
         }
         by_addr.insert(node.addr, node);
-        let region = node.region.filter(|r| !misplaced.contains(*r));
+        let region = node
+            .region
+            .filter(|r| !misplaced.contains(*r) && !ctx.ambiguous_regions.contains(*r));
         let Some(region) = region.and_then(|r| spec.region(r)) else {
             continue;
         };
@@ -394,6 +415,72 @@ fn node_addresses(ctx: &mut Ctx<'_>, misplaced: &HashSet<String>) {
     }
 }
 
+/// `subnet-too-small`: every node placed in a region takes one private address of its
+/// subnet (a fixed `private_ip` or one OCI assigns), and OCI keeps three addresses of every
+/// subnet for itself: the network address, the default gateway (the first host) and the
+/// broadcast address ("Reserved IP addresses", OCI's VCN and subnets documentation, as
+/// `ip-reserved`). More nodes than the usable addresses cannot all launch ("no free private
+/// IP address"). Regions listed twice or with a misplaced subnet are not judged.
+fn subnet_too_small(ctx: &mut Ctx<'_>, misplaced: &HashSet<String>) {
+    let spec = ctx.spec;
+    // Per region name: how many nodes, and the first of them.
+    let mut count: HashMap<&str, (usize, Span)> = HashMap::new();
+    let mut placed: Vec<(&Sp<String>, Span)> = Vec::new();
+    if let Some(m) = &spec.management_node
+        && let (Some(region), Some(_)) = (&m.region, &m.shape)
+    {
+        placed.push((region, m.name.span));
+    }
+    placed.extend(
+        spec.conferencing_nodes
+            .iter()
+            .map(|n| (&n.region, n.name.span)),
+    );
+    for (region, node) in placed {
+        count.entry(region.value.as_str()).or_insert((0, node)).0 += 1;
+    }
+    let mut found = Vec::new();
+    for region in ctx.unique_regions() {
+        if misplaced.contains(&region.name.value) {
+            continue;
+        }
+        let Some(&(nodes, first)) = count.get(region.name.value.as_str()) else {
+            continue;
+        };
+        let Some(IpNet::V4(subnet)) = ctx.facts.net(&region.subnet_cidr) else {
+            continue;
+        };
+        let size: u64 = 1u64 << (32 - u32::from(subnet.prefix_len()));
+        let usable = size.saturating_sub(3);
+        if (nodes as u64) <= usable {
+            continue;
+        }
+        // The longest prefix whose usable addresses hold the nodes: 2^(32-p) >= nodes + 3.
+        let need = (nodes as u64) + 3;
+        let bits = 64 - (need - 1).leading_zeros();
+        let prefix = 32u32.saturating_sub(bits);
+        found.push(
+            Diagnostic::new(
+                Code::SubnetTooSmall,
+                format!(
+                    "subnet `{subnet}` of `{}` has {usable} usable address{} for {nodes} nodes",
+                    region.name.value,
+                    if usable == 1 { "" } else { "es" }
+                ),
+            )
+            .with_primary(region.subnet_cidr.span, format!("{usable} usable, {nodes} needed"))
+            .with_secondary(first, "placed in this region, with the others")
+            .with_help(format!(
+                "OCI keeps the first two and the last address of a subnet; give `{}` a subnet of /{prefix} or larger",
+                region.name.value
+            )),
+        );
+    }
+    for d in found {
+        ctx.report(d);
+    }
+}
+
 /// `internal-cidr-gap`: every VCN must be covered by the union of `internal_cidrs`, or
 /// IKE (UDP 500) and ESP between the nodes of that region are blocked.
 fn internal_cidr_gap(ctx: &mut Ctx<'_>) {
@@ -418,7 +505,7 @@ fn internal_cidr_gap(ctx: &mut Ctx<'_>) {
             _ => merged.push((lo, hi)),
         }
     }
-    for region in ctx.spec.regions.iter() {
+    for region in ctx.unique_regions() {
         let Some(vcn) = ctx.facts.net(&region.vcn_cidr) else {
             continue;
         };

@@ -40,7 +40,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) {
     unknown_tls_certificate(ctx);
     hostname_invalid(ctx);
     name_too_long(ctx);
+    name_invalid(ctx);
     secondary_interface(ctx);
+    ssh_password_missing(ctx);
 }
 
 /// Which kind of node.
@@ -865,6 +867,79 @@ fn name_too_long(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// Pexip limit of a system location's name.
+const LOCATION_NAME_MAX: usize = 250;
+/// Why `name` cannot name a node: it becomes a path component (the simulated Management
+/// Node's state directory, bootstrap files) and a resource address, so it must be one
+/// component that stays inside its directory. `None` when it is fine.
+pub(crate) fn node_name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("it is empty")
+    } else if name == "." || name == ".." {
+        Some("`.` and `..` name directories")
+    } else if name.contains(['/', '\\']) {
+        Some("it holds a path separator")
+    } else if name.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else if name.trim() != name {
+        Some("it starts or ends with a blank")
+    } else {
+        None
+    }
+}
+
+/// `name-invalid` and the remaining `name-too-long` limits: node names (one path component:
+/// no separator, not `.` or `..`, no control character) and system location names (no
+/// control character, at most 250 characters: Pexip's limit). The stack name's rule is the
+/// loader's (`invalid-value`).
+fn name_invalid(ctx: &mut Ctx<'_>) {
+    let spec = ctx.spec;
+    let mut found = Vec::new();
+    for n in nodes(spec) {
+        if let Some(why) = node_name_problem(&n.name.value) {
+            found.push(
+                Diagnostic::new(
+                    Code::NameInvalid,
+                    format!(
+                        "`{}` cannot name a node: {why}",
+                        n.name.value.escape_debug()
+                    ),
+                )
+                .with_primary(n.name.span, why)
+                .with_help("use letters, digits, `-` and `_`, e.g. `pexconf01`: a node's name is also a directory and a resource address"),
+            );
+        }
+    }
+    for location in &spec.platform.locations {
+        let name = &location.name;
+        let len = name.value.chars().count();
+        if len > LOCATION_NAME_MAX {
+            found.push(
+                Diagnostic::new(
+                    Code::NameTooLong,
+                    format!("the location name is {len} characters; the Pexip API accepts at most {LOCATION_NAME_MAX}"),
+                )
+                .with_primary(name.span, format!("{len} characters, limit {LOCATION_NAME_MAX}"))
+                .with_help(format!("shorten the name to at most {LOCATION_NAME_MAX} characters")),
+            );
+        } else if name.value.trim().is_empty() || name.value.chars().any(char::is_control) {
+            found.push(
+                Diagnostic::new(
+                    Code::NameInvalid,
+                    format!("`{}` cannot name a location", name.value.escape_debug()),
+                )
+                .with_primary(name.span, "empty or with a control character")
+                .with_help(
+                    "write the location's name as it should appear in Pexip, e.g. `Frankfurt`",
+                ),
+            );
+        }
+    }
+    for d in found {
+        ctx.report(d);
+    }
+}
+
 /// `secondary-interface`: the guide: dual network interfaces are not supported on
 /// Conferencing Nodes deployed in public cloud services.
 fn secondary_interface(ctx: &mut Ctx<'_>) {
@@ -887,6 +962,33 @@ fn secondary_interface(ctx: &mut Ctx<'_>) {
             .with_help(
                 "remove `secondary_interface`: dual network interfaces are not supported on Conferencing Nodes deployed in public cloud services",
             ),
+        );
+    }
+}
+
+/// `ssh-password-missing`: Pexip's "Generic (configuration-only)" deployment of a
+/// Conferencing Node asks for the SSH password of its `admin` user (the guide, "SSH
+/// password"), and the Pexip Terraform provider requires `password` on create
+/// (`pexip/terraform-provider-infinity`, `docs/resources/infinity_worker_vm.md`). Without
+/// one, `apply` stops at the node's registration, after its instance was created.
+fn ssh_password_missing(ctx: &mut Ctx<'_>) {
+    for node in &ctx.spec.conferencing_nodes {
+        if node.ssh_password.is_some() {
+            continue;
+        }
+        ctx.report(
+            Diagnostic::new(
+                Code::SshPasswordMissing,
+                format!(
+                    "Conferencing Node `{}` has no `ssh_password`",
+                    node.name.value
+                ),
+            )
+            .with_primary(node.name.span, "no `ssh_password`")
+            .with_help(format!(
+                "add `ssh_password: {{ env: PEXCONF_SSH_PASSWORD }}` (or `{{ file: PATH }}`) to `{}`: a generic (configuration-only) deployment needs the password of the node's `admin` SSH user",
+                node.name.value
+            )),
         );
     }
 }
@@ -1023,6 +1125,7 @@ mod spec_tests {
     public_ip: true
     sip_tls_fqdn: pexconf02.example.com
     tls_certificate: conferencing
+    ssh_password: { env: PEXCONF_SSH_PASSWORD }
 ";
 
     fn findings(yaml: &str) -> Vec<Diagnostic> {

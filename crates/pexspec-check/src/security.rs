@@ -6,7 +6,8 @@
 //! its configuration file) when its protocol is `tcp` or `all` and its ports cover the port;
 //! a `tcp` rule without `ports` covers every port, as an OCI rule without a destination port
 //! range does. `management_station` is the source of pexspec's own rules for SSH, 8443 and
-//! ICMP, so a station of `0.0.0.0/0` opens all three.
+//! ICMP, so a station of `0.0.0.0/0` opens all three. Sources are also judged together:
+//! `0.0.0.0/1` and `128.0.0.0/1` reaching one port open it to anywhere as well.
 
 use std::fmt;
 
@@ -223,6 +224,7 @@ fn grouped(n: u64) -> String {
 }
 
 /// What destination ports a rule reaches, as far as the guarded ports are concerned.
+#[derive(Clone, Copy)]
 enum Reach {
     /// Every port: `all`, or `tcp` without `ports`.
     Every,
@@ -235,10 +237,120 @@ enum Reach {
 /// `port-range-invalid`, `stateless-rule`, and the open-to-world codes for each rule of
 /// `network.extra_ingress`.
 fn extra_ingress(ctx: &mut Ctx<'_>) {
+    let mut reaches = Vec::with_capacity(ctx.spec.network.extra_ingress.len());
     for rule in &ctx.spec.network.extra_ingress {
         let ports = port_range_invalid(ctx, rule);
         stateless_rule(ctx, rule);
         open_to_world(ctx, rule, ports);
+        reaches.push((rule, ports));
+    }
+    world_in_pieces(ctx, &reaches);
+}
+
+/// The first and last address of `net`, as numbers of its family.
+fn bounds(net: IpNet) -> (u128, u128) {
+    match net {
+        IpNet::V4(n) => (
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+/// Whether the ranges `[first, last]` together cover `0..=max`: sorted by first address
+/// and swept once, O(n log n).
+fn covers_all(mut ranges: Vec<(u128, u128)>, max: u128) -> bool {
+    ranges.sort_unstable();
+    let mut next = 0u128; // The first address not covered yet.
+    for (first, last) in ranges {
+        if first > next {
+            return false;
+        }
+        if last >= next {
+            if last == max {
+                return true;
+            }
+            next = last + 1;
+        }
+    }
+    false
+}
+
+/// The open-to-world codes for sources that are each narrower than anywhere but together
+/// cover a whole address family (`0.0.0.0/1` and `128.0.0.0/1`): OCI allows what any rule
+/// allows, so what counts is the union of the sources that reach a port. The station and
+/// every extra rule that reaches the port take part; a single anywhere source was reported
+/// by its own rule.
+fn world_in_pieces(ctx: &mut Ctx<'_>, rules: &[(&IngressRule, Reach)]) {
+    let station = ctx.facts.net(&ctx.spec.management_station);
+    let reaches_tcp = |reach: Reach, protocol: Protocol, port: u16| {
+        matches!(protocol, Protocol::Tcp | Protocol::All)
+            && match reach {
+                Reach::Every => true,
+                Reach::Range(r) => r.contains(port),
+                Reach::Unknown => false,
+            }
+    };
+    let targets: [(Option<u16>, Code, &str); 3] = [
+        (Some(SSH_PORT), Code::SshOpenToWorld, "SSH (TCP 22)"),
+        (
+            Some(ADMIN_PORT),
+            Code::AdminOpenToWorld,
+            "the administration port (TCP 8443)",
+        ),
+        (None, Code::IcmpOpenToWorld, "ICMP"),
+    ];
+    let mut found = Vec::new();
+    for (port, code, what) in targets {
+        // (net, span) of every source that reaches the target.
+        let mut sources: Vec<(IpNet, Span)> = Vec::new();
+        if let Some(net) = station {
+            sources.push((net, ctx.spec.management_station.span));
+        }
+        for (rule, reach) in rules {
+            let protocol = rule.protocol.value;
+            let reaches = match port {
+                Some(p) => reaches_tcp(*reach, protocol, p),
+                None => matches!(protocol, Protocol::Icmp | Protocol::All),
+            };
+            if let (true, Some(net)) = (reaches, ctx.facts.net(&rule.source)) {
+                sources.push((net, rule.source.span));
+            }
+        }
+        for v4 in [true, false] {
+            let family: Vec<&(IpNet, Span)> = sources
+                .iter()
+                .filter(|(n, _)| matches!(n, IpNet::V4(_)) == v4)
+                .collect();
+            if family.len() < 2 || family.iter().any(|(n, _)| is_anywhere(*n)) {
+                continue;
+            }
+            let max = if v4 { u128::from(u32::MAX) } else { u128::MAX };
+            if !covers_all(family.iter().map(|(n, _)| bounds(*n)).collect(), max) {
+                continue;
+            }
+            let anywhere = if v4 { "0.0.0.0/0" } else { "::/0" };
+            let mut spans: Vec<Span> = family.iter().map(|(_, s)| *s).collect();
+            spans.sort_unstable();
+            let mut d = Diagnostic::new(
+                code,
+                format!(
+                    "{} sources together open {what} to anywhere (they cover `{anywhere}`)",
+                    spans.len()
+                ),
+            )
+            .with_primary(spans[0], "together with the others: anywhere");
+            for span in spans.iter().skip(1).take(4) {
+                d = d.with_secondary(*span, "also reaches it");
+            }
+            found.push(d.with_help(
+                "narrow the sources to the networks that need them: OCI allows what any rule allows, so ranges that add up to the whole internet open it as `0.0.0.0/0` would",
+            ));
+        }
+    }
+    for d in found {
+        ctx.report(d);
     }
 }
 
@@ -589,6 +701,49 @@ mod spec_tests {
             &format!("management_station: \"{cidr}\""),
             1,
         )
+    }
+
+    #[test]
+    fn sources_that_add_up_to_the_world_open_it() {
+        let halves = with_rule(
+            "{ source: 0.0.0.0/1, protocol: tcp, ports: \"22\" }\n    - { source: 128.0.0.0/1, protocol: tcp, ports: \"22\" }",
+        );
+        assert_eq!(codes(&halves), vec!["ssh-open-to-world"]);
+        // A gap (one address) and different ports are not the world.
+        let gap = with_rule(
+            "{ source: 0.0.0.0/1, protocol: tcp, ports: \"22\" }\n    - { source: 128.0.0.1/32, protocol: tcp, ports: \"22\" }",
+        );
+        assert!(codes(&gap).is_empty(), "{:?}", codes(&gap));
+        let ports = with_rule(
+            "{ source: 0.0.0.0/1, protocol: tcp, ports: \"22\" }\n    - { source: 128.0.0.0/1, protocol: tcp, ports: \"443\" }",
+        );
+        assert!(codes(&ports).is_empty());
+        // The station takes part: half the world through it, the other half by a rule.
+        let text = station("0.0.0.0/1").replacen(
+            "regions:\n",
+            "network:\n  extra_ingress:\n    - { source: 128.0.0.0/1, protocol: icmp }\n\nregions:\n",
+            1,
+        );
+        assert!(
+            codes(&text).contains(&"icmp-open-to-world"),
+            "{:?}",
+            codes(&text)
+        );
+        assert!(!codes(&text).contains(&"ssh-open-to-world"));
+    }
+
+    #[test]
+    fn coverage_is_a_sweep_over_sorted_ranges() {
+        assert!(super::covers_all(vec![(0, 9)], 9));
+        assert!(super::covers_all(vec![(5, 9), (0, 4)], 9));
+        assert!(super::covers_all(vec![(0, 6), (2, 3), (4, 9)], 9));
+        assert!(!super::covers_all(vec![(0, 3), (5, 9)], 9));
+        assert!(!super::covers_all(vec![(1, 9)], 9));
+        assert!(!super::covers_all(vec![], 9));
+        assert!(super::covers_all(
+            vec![(0, u128::MAX / 2), (u128::MAX / 2 + 1, u128::MAX)],
+            u128::MAX
+        ));
     }
 
     #[test]

@@ -5,10 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
-use pexspec_check::{Mode, check};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pexspec_check::{Mode, check_at};
 use pexspec_diagnostics::report::{FileReport, Format, write};
 use pexspec_diagnostics::{Code, Family};
 use pexspec_spec::load_file;
+
+/// "Now" for every fixture: 2027-01-01T00:00:00Z. The fixtures' certificates are valid from
+/// 2026-11-23 to 2036-11-20, except the expired one and the one not valid yet.
+fn fixture_now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_798_761_600)
+}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -22,7 +30,7 @@ fn checked_here(code: Code) -> bool {
 fn run(code: Code, which: &str) -> (FileReport, Vec<&'static str>) {
     let path = fixtures().join(code.as_str()).join(which);
     let loaded = load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let diagnostics = check(&loaded, Mode::Lint);
+    let diagnostics = check_at(&loaded, Mode::Lint, Some(fixture_now()));
     let codes = diagnostics.iter().map(|d| d.code().as_str()).collect();
     let mut file = loaded.file;
     // Show a stable, relative name in snapshots.

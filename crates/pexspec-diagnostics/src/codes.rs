@@ -104,6 +104,7 @@ codes! {
     MissingField => "missing-field", Error, Spec, "A required field is absent";
     UnsupportedVersion => "unsupported-version", Error, Spec, "The spec's `version` is not one this pexspec reads";
     SecretInline => "secret-inline", Error, Spec, "A secret is written in clear instead of `{ env: }` or `{ file: }`";
+    SecretReferenceInvalid => "secret-reference-invalid", Error, Spec, "A secret reference that can never yield a value: no variable can have its name, or its file is empty or not text";
     FileMissing => "file-missing", Warning, Spec, "A referenced key, certificate or image file does not exist";
     CidrHostBits => "cidr-host-bits", Error, Network, "A CIDR has host bits set";
     VcnCidrSize => "vcn-cidr-size", Error, Network, "A VCN CIDR is outside the sizes OCI allows (/16 to /30)";
@@ -111,6 +112,7 @@ codes! {
     OnPremisesOverlap => "on-premises-overlap", Error, Network, "A VCN CIDR overlaps an on-premises network";
     SubnetOutsideVcn => "subnet-outside-vcn", Error, Network, "A subnet is not inside its region's VCN";
     IpOutsideSubnet => "ip-outside-subnet", Error, Network, "A node's private IP is not in its region's subnet";
+    SubnetTooSmall => "subnet-too-small", Error, Network, "A subnet has fewer usable addresses than the nodes placed in its region";
     IpReserved => "ip-reserved", Error, Network, "A node's private IP is one OCI reserves in the subnet";
     DuplicateIp => "duplicate-ip", Error, Network, "Two nodes have the same private IP";
     DuplicateRegion => "duplicate-region", Error, Network, "A region is listed twice";
@@ -134,10 +136,17 @@ codes! {
     UnknownLocation => "unknown-location", Error, Nodes, "A node names a location that `platform.locations` does not list";
     LocationMixedRoles => "location-mixed-roles", Warning, Nodes, "A location mixes proxying and transcoding nodes";
     UnknownTlsCertificate => "unknown-tls-certificate", Error, Nodes, "A node names a TLS certificate that `platform.tls_certificates` does not list";
+    PrivateKeyInCertificate => "private-key-in-certificate", Error, Nodes, "A certificate file holds a private key, which would be sent as part of the certificate";
+    PrivateKeyInvalid => "private-key-invalid", Error, Nodes, "A `private_key` file does not hold exactly one private key: none, a certificate, or several keys";
+    CertificateKeyMismatch => "certificate-key-mismatch", Error, Nodes, "A TLS certificate's private key is not the key the certificate was issued for";
+    CertificateExpired => "certificate-expired", Error, Nodes, "A TLS certificate has expired";
+    CertificateNotYetValid => "certificate-not-yet-valid", Warning, Nodes, "A TLS certificate is not valid yet";
     CertificateFqdnMismatch => "certificate-fqdn-mismatch", Error, Nodes, "The node's certificate does not name its SIP TLS FQDN";
     HostnameInvalid => "hostname-invalid", Error, Nodes, "A hostname or domain is not a valid DNS name";
     NameTooLong => "name-too-long", Error, Nodes, "A name, hostname or domain is longer than the Pexip API accepts";
+    NameInvalid => "name-invalid", Error, Nodes, "A node name that is not one path component, or a location name that is empty or holds a control character";
     SecondaryInterface => "secondary-interface", Error, Nodes, "A Conferencing Node asks for a second network interface";
+    SshPasswordMissing => "ssh-password-missing", Error, Nodes, "A Conferencing Node has no `ssh_password`";
     UnknownShape => "unknown-shape", Error, Capacity, "Not an OCI compute shape pexspec knows";
     ShapeConfig => "shape-config", Error, Capacity, "A flex shape without or outside its OCPU and memory range, or a fixed shape with a config";
     BelowRecommendedOcpus => "below-recommended-ocpus", Warning, Capacity, "A Management or transcoding node has fewer than 2 OCPUs";

@@ -533,6 +533,14 @@ impl TlsCertificateSpec {
         passphrase: Option<Secret>,
     ) -> Result<Self, PexipError> {
         let certificate_pem = certificate_pem.into();
+        // Nothing that is a private key is ever sent as a certificate (`pexspec lint` reports
+        // it as `private-key-in-certificate`).
+        if certificate_pem.contains("PRIVATE KEY-----") {
+            return Err(PexipError::Input(
+                "the TLS certificate file holds a private key, which is never sent as a certificate"
+                    .into(),
+            ));
+        }
         let id = cert_id(&certificate_pem).ok_or_else(|| {
             PexipError::Input("the TLS certificate is not a readable PEM X.509 certificate".into())
         })?;
@@ -1061,6 +1069,13 @@ mod tests {
             ssh_password: Secret::new("clear-ssh-password"),
             enable_distributed_database: true,
         }
+    }
+
+    #[test]
+    fn a_private_key_is_never_taken_for_a_certificate() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let e = TlsCertificateSpec::new(pem, Secret::new("k"), None).unwrap_err();
+        assert!(e.to_string().contains("holds a private key"), "{e}");
     }
 
     #[test]

@@ -160,6 +160,9 @@ fn options() -> Options {
     options.budget = Some(budget());
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
+    // A number or boolean written where text belongs (`hostname: 123`, `name: 0x1F`) is
+    // refused, as the JSON Schema refuses it, instead of being read as its text.
+    options.no_schema = true;
     options.with_snippet = false;
     options.alias_limits.max_total_replayed_events = 100_000;
     options.alias_limits.max_alias_expansions_per_anchor = 1_000;

@@ -14,6 +14,7 @@ use crate::{Cidr, IpAddress, Secret, Sp};
 pub struct Spec {
     /// The version of the spec format. This pexspec reads version `1`.
     #[schemars(range(min = 1, max = 1))]
+    #[serde(deserialize_with = "crate::values::strict")]
     pub version: Sp<u64>,
     /// The stack name: `[a-z][a-z0-9-]{0,31}`. Every OCI resource pexspec creates is tagged
     /// with it (`pexspec-stack`), which is how pexspec finds its own resources again.
@@ -104,7 +105,7 @@ pub struct Images {
     pub conferencing: Sp<String>,
     /// `false` (the default): import the Conferencing Node image in every region that has
     /// nodes. `true`: the image is replicated to those regions by other means.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::strict_plain")]
     pub replicate: bool,
 }
 
@@ -136,7 +137,7 @@ pub struct IngressRule {
     #[serde(default)]
     pub ports: Option<Sp<String>>,
     /// Whether the rule is stateless. The guide: "All rules should not be stateless".
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub stateless: Option<Sp<bool>>,
     /// A description shown in the OCI console.
     #[serde(default)]
@@ -192,10 +193,10 @@ pub struct Shape {
     /// The OCI shape name, e.g. `VM.Standard3.Flex` or `VM.Optimized3.Flex`.
     pub name: Sp<String>,
     /// OCPUs (flex shapes only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub ocpus: Option<Sp<f64>>,
     /// Memory in GB (flex shapes only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub memory_gb: Option<Sp<f64>>,
 }
 
@@ -219,7 +220,7 @@ pub struct ManagementNode {
     #[serde(default)]
     pub private_ip: Option<Sp<IpAddress>>,
     /// Whether the node gets a reserved public IP. The guide advises against it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub public_ip: Option<Sp<bool>>,
     /// Hybrid deployments: the Management Node's address on premises.
     #[serde(default)]
@@ -327,7 +328,7 @@ pub struct ConferencingNode {
     #[serde(default)]
     pub private_ip: Option<Sp<IpAddress>>,
     /// Whether the node gets a reserved public IP, also set as its static NAT address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub public_ip: Option<Sp<bool>>,
     /// The FQDN on the node's SIP TLS certificate (Pexip API field `alternative_fqdn`).
     #[serde(default)]
@@ -366,7 +367,7 @@ impl<'de> Deserialize<'de> for Ignored {
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
     /// Concurrent HD (720p) calls the transcoding nodes must carry together.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::opt_strict")]
     pub hd_calls: Option<Sp<u64>>,
 }
 

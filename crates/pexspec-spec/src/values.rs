@@ -184,3 +184,134 @@ impl JsonSchema for Secret {
         })
     }
 }
+
+/// A scalar of a non-string type read strictly: the YAML must be a plain `true`/`false` or
+/// number, never a quoted string (`"true"`, `"4"`) that a lenient reader would convert. The
+/// JSON Schema refuses those strings, and the loader must refuse the same files.
+pub(crate) trait StrictScalar: Sized {
+    /// What the field holds, in the user's words.
+    const WHAT: &'static str;
+    /// What to write, in the user's words.
+    const EXPECTED: &'static str;
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+    fn from_u64(_: u64) -> Option<Self> {
+        None
+    }
+    fn from_i64(_: i64) -> Option<Self> {
+        None
+    }
+    fn from_f64(_: f64) -> Option<Self> {
+        None
+    }
+}
+
+impl StrictScalar for bool {
+    const WHAT: &'static str = "a boolean";
+    const EXPECTED: &'static str = "`true` or `false`, without quotes";
+    fn from_bool(b: bool) -> Option<Self> {
+        Some(b)
+    }
+}
+
+impl StrictScalar for u64 {
+    const WHAT: &'static str = "a whole number";
+    const EXPECTED: &'static str = "a whole number without quotes, e.g. `1`";
+    fn from_u64(n: u64) -> Option<Self> {
+        Some(n)
+    }
+    fn from_i64(n: i64) -> Option<Self> {
+        u64::try_from(n).ok()
+    }
+}
+
+impl StrictScalar for f64 {
+    const WHAT: &'static str = "a number";
+    const EXPECTED: &'static str = "a number without quotes, e.g. `4` or `2.5`";
+    fn from_u64(n: u64) -> Option<Self> {
+        // Counts of OCPUs and GB: far below 2^53, exact in an f64.
+        #[allow(clippy::cast_precision_loss)]
+        Some(n as f64)
+    }
+    fn from_i64(n: i64) -> Option<Self> {
+        #[allow(clippy::cast_precision_loss)]
+        Some(n as f64)
+    }
+    fn from_f64(n: f64) -> Option<Self> {
+        Some(n)
+    }
+}
+
+/// The strict reading of one scalar.
+struct Strict<T>(T);
+
+impl<'de, T: StrictScalar> Deserialize<'de> for Strict<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+
+        impl<T: StrictScalar> V<T> {
+            fn or_err<E: de::Error>(
+                v: Option<T>,
+                what: de::Unexpected<'_>,
+            ) -> Result<Strict<T>, E> {
+                v.map(Strict)
+                    .ok_or_else(|| E::invalid_value(what, &T::EXPECTED))
+            }
+        }
+
+        impl<'de, T: StrictScalar> Visitor<'de> for V<T> {
+            type Value = Strict<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTED)
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Strict<T>, E> {
+                Self::or_err(T::from_bool(v), de::Unexpected::Bool(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Strict<T>, E> {
+                Self::or_err(T::from_u64(v), de::Unexpected::Unsigned(v))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Strict<T>, E> {
+                Self::or_err(T::from_i64(v), de::Unexpected::Signed(v))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Strict<T>, E> {
+                Self::or_err(T::from_f64(v), de::Unexpected::Float(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Strict<T>, E> {
+                Err(E::custom(format!(
+                    "`{}` is not {}: write {}",
+                    v.escape_debug(),
+                    T::WHAT,
+                    T::EXPECTED
+                )))
+            }
+        }
+
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// `deserialize_with` for an `Sp<bool>`, `Sp<u64>` or `Sp<f64>` field: see [`StrictScalar`].
+pub(crate) fn strict<'de, D: Deserializer<'de>, T: StrictScalar>(d: D) -> Result<Sp<T>, D::Error> {
+    Sp::<Strict<T>>::deserialize(d).map(|s| s.map(|v| v.0))
+}
+
+/// [`strict`] for an optional field (`null` is absent).
+pub(crate) fn opt_strict<'de, D: Deserializer<'de>, T: StrictScalar>(
+    d: D,
+) -> Result<Option<Sp<T>>, D::Error> {
+    Option::<Sp<Strict<T>>>::deserialize(d).map(|o| o.map(|s| s.map(|v| v.0)))
+}
+
+/// [`strict`] for a plain `bool` field.
+pub(crate) fn strict_plain<'de, D: Deserializer<'de>, T: StrictScalar>(
+    d: D,
+) -> Result<T, D::Error> {
+    Strict::<T>::deserialize(d).map(|v| v.0)
+}

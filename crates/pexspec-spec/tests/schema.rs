@@ -86,3 +86,45 @@ fn loader_and_schema_accept_and_refuse_the_same_files() {
         "only {refused} refused files compared: the test would not see a disagreement"
     );
 }
+
+/// Values of the wrong YAML type, which a lenient reader would convert: the loader and the
+/// schema both refuse each (issue 18: `public_ip: "true"`, `ocpus: "4"`, `version: "1"`,
+/// `hostname: 123`, `name: 0x1F`), and both accept the same values written plainly.
+#[test]
+fn loader_and_schema_agree_on_scalar_types() {
+    let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+    let base =
+        std::fs::read_to_string(root().join("crates/pexspec-check/tests/fixtures/_base.yaml"))
+            .unwrap();
+    let verdicts = |text: &str| {
+        let loaded = pexspec_spec::load("t.yaml", text, root());
+        let loader = loaded.spec.is_some()
+            && !loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.code().info().family == Family::Spec);
+        let value: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        (loader, validator.is_valid(&value))
+    };
+    assert_eq!(verdicts(&base), (true, true), "the base fixture");
+    for (from, to) in [
+        ("    public_ip: true\n", "    public_ip: \"true\"\n"),
+        ("ocpus: 4,", "ocpus: \"4\","),
+        ("version: 1\n", "version: \"1\"\n"),
+        ("  hostname: pexmgr\n", "  hostname: 123\n"),
+        ("  name: pexmgr\n", "  name: 0x1F\n"),
+        ("  name: pexmgr\n", "  name: true\n"),
+        ("memory_gb: 16 }", "memory_gb: \"16\" }"),
+    ] {
+        assert!(base.contains(from), "{from}");
+        let text = base.replacen(from, to, 1);
+        assert_eq!(verdicts(&text), (false, false), "{to}");
+    }
+    for (from, to) in [
+        ("ocpus: 4,", "ocpus: 4.0,"),
+        ("  hostname: pexmgr\n", "  hostname: \"123\"\n"),
+    ] {
+        let text = base.replacen(from, to, 1);
+        assert_eq!(verdicts(&text), (true, true), "{to}");
+    }
+}
