@@ -99,6 +99,18 @@ impl Store<'_> {
     }
 
     /// Records a body field or filter the API ignored (see `Shared::ignore`).
+    /// The value of `key`, inserting `value` first if there is none: of two processes that
+    /// start at once, both get the first one's value.
+    pub(crate) fn meta_or_insert(&self, key: &str, value: &str) -> Result<String, PexipSimError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
+            .map_err(db_err)?;
+        Ok(self.meta(key)?.unwrap_or_else(|| value.to_owned()))
+    }
+
     pub(crate) fn record_ignored(&self, what: &str) -> Result<(), PexipSimError> {
         self.conn
             .execute(
