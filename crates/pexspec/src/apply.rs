@@ -603,7 +603,7 @@ async fn locked(
                 Outcome::Created | Outcome::Replaced | Outcome::Appeared | Outcome::Updated
             )
         {
-            sim.instance_ready(address);
+            sim.instance_ready(address, matches!(outcome, Outcome::Replaced));
         }
     });
     let style = style(args, term);

@@ -115,10 +115,14 @@ impl SimWorld {
         }
     }
 
-    /// The Management Node's instance is up: run its wizard.
-    pub fn instance_ready(&self, address: &Address) {
+    /// The Management Node's instance is up: run its wizard. A replaced instance is a new
+    /// VM: the old one's configuration is gone and the wizard runs again.
+    pub fn instance_ready(&self, address: &Address, replaced: bool) {
         if self.manager_instance.as_ref() == Some(address) {
-            let _ = self.pexip.complete_wizard();
+            if replaced {
+                let _ = self.pexip.forget_configuration();
+            }
+            let _ = self.pexip.complete_wizard_with(&self.wizard);
         }
     }
 

@@ -400,6 +400,14 @@ impl PexipSim {
         api::complete_wizard(&self.shared, &self.shared.opts.wizard)
     }
 
+    /// The Management Node's VM was replaced: a new VM runs the installation wizard again
+    /// and knows none of the old one's configuration (the guide: the wizard is the first
+    /// thing a new Management Node runs). The simulated Conferencing Nodes' runtimes stay;
+    /// their registrations go with the configuration.
+    pub fn forget_configuration(&self) -> Result<(), PexipSimError> {
+        self.shared.with_db(|s| s.forget_configuration())
+    }
+
     /// Completes the installation wizard with `wizard`'s answers (idempotent).
     pub fn complete_wizard_with(&self, wizard: &SimWizard) -> Result<(), PexipSimError> {
         api::complete_wizard(&self.shared, wizard)

@@ -111,6 +111,20 @@ impl Store<'_> {
         Ok(self.meta(key)?.unwrap_or_else(|| value.to_owned()))
     }
 
+    /// Drops every configuration object and the wizard's completion (see
+    /// `PexipSim::forget_configuration`).
+    pub(crate) fn forget_configuration(&self) -> Result<(), PexipSimError> {
+        self.conn
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 DELETE FROM objects;
+                 DELETE FROM counters;
+                 DELETE FROM meta WHERE key = 'wizard_completed';
+                 COMMIT;",
+            )
+            .map_err(db_err)
+    }
+
     pub(crate) fn record_ignored(&self, what: &str) -> Result<(), PexipSimError> {
         self.conn
             .execute(
