@@ -20,6 +20,7 @@ use crate::config::OciConfig;
 use crate::endpoints::{Endpoints, Service};
 use crate::error::{OciError, ServiceError};
 use crate::models::OciResource;
+use crate::permissions::Operation;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::retry::{RetryCounts, RetryPolicy, RetryStats, parse_retry_after};
 use crate::signer::{BodySigning, Signer};
@@ -127,14 +128,11 @@ pub(crate) enum Body {
 }
 
 impl Request {
-    pub(crate) fn new(
-        op: &'static str,
-        service: Service,
-        method: Method,
-        path: Vec<String>,
-    ) -> Self {
+    /// A request for `op`: every request names its [`Operation`], so none can be sent
+    /// without an entry in the permissions table.
+    pub(crate) fn new(op: Operation, service: Service, method: Method, path: Vec<String>) -> Self {
         Self {
-            op,
+            op: op.name(),
             service,
             method,
             path,

@@ -5,6 +5,8 @@
 //! - [`OciClient`] is the typed client: retries, an adaptive rate limit per (service, region),
 //!   pagination, ETags and retry tokens; [`Endpoints`] maps regions to URLs (or to the simulator).
 //! - [`upload_file`] and [`import_image`] move a Pexip OVA into a bucket and make it an image.
+//! - [`permissions::Operation`] names every operation the client can send, with the IAM
+//!   permissions it needs (the book's first-real-run page prints the policy that grants them).
 //! - [`provider::OciProvider`] is the OCI side of `pexspec_plan::Provider`: observe by tags,
 //!   create, update, delete and read every OCI kind of the resource graph.
 //!
@@ -20,6 +22,7 @@ mod import;
 mod key;
 pub mod models;
 mod ops;
+pub mod permissions;
 mod progress;
 pub mod provider;
 mod ratelimit;

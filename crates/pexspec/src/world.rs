@@ -704,6 +704,9 @@ fn sim_manager_dir(state_dir: &Path, name: &str) -> Result<PathBuf, Setup> {
     })
 }
 
+/// What a real run without a usable OCI configuration should do next.
+const FIRST_REAL_RUN_HELP: &str = "a real run needs an OCI API key and a `~/.oci/config` profile (or `OCI_CLI_CONFIG_FILE`, `OCI_CLI_PROFILE`): see \"Before your first real apply\" (https://pexspec.dev/book/first-real-run.html), or try the spec with `--sim`";
+
 /// Builds the world for `graph` (from `spec`, in `spec_dir`).
 pub(crate) async fn build(
     graph: &Graph,
@@ -765,7 +768,8 @@ pub(crate) async fn build(
             (client, Some((oci, state_dir)), secrets)
         }
         None => {
-            let secrets = real_secrets(graph, spec_dir)?;
+            // The OCI configuration first: a newcomer without one learns what to set up before
+            // being asked for any secret.
             let profile = spec.oci.profile.as_ref().map(|p| p.value.clone());
             let config = OciConfig::load(
                 &LoadOptions {
@@ -774,7 +778,8 @@ pub(crate) async fn build(
                 },
                 &ProcessEnv,
             )
-            .map_err(|e| Setup::usage(e.to_string()))?;
+            .map_err(|e| Setup::usage(format!("{e}\n  help: {FIRST_REAL_RUN_HELP}")))?;
+            let secrets = real_secrets(graph, spec_dir)?;
             let client = OciClient::new(&config, Endpoints::oc1())
                 .map_err(|e| Setup::usage(e.to_string()))?;
             (client, None, secrets)

@@ -31,6 +31,7 @@ const PROSE: &[(&str, &str)] = &[
     ("locking.md", "Team use: locking"),
     ("nodes.md", "Node maintenance"),
     ("oci-auth.md", "OCI authentication"),
+    ("first-real-run.md", "Before your first real apply"),
     ("oci-resources.md", "What pexspec creates in OCI"),
     ("pexip.md", "The Pexip side"),
     ("simulator.md", "The simulators"),

@@ -7,8 +7,9 @@ use crate::client::{OciClient, Request, WithWorkRequest, require};
 use crate::endpoints::Service;
 use crate::error::OciError;
 use crate::models::*;
+use crate::permissions::Operation;
 
-fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
+fn req(op: Operation, method: Method, path: Vec<String>) -> Request {
     Request::new(op, Service::Core, method, path)
 }
 
@@ -19,7 +20,12 @@ impl OciClient {
         details: &LaunchInstanceDetails,
         retry_token: Option<&str>,
     ) -> Result<WithWorkRequest<Instance>, OciError> {
-        let r = req("LaunchInstance", Method::POST, vec!["instances".into()]).json(details)?;
+        let r = req(
+            Operation::LaunchInstance,
+            Method::POST,
+            vec!["instances".into()],
+        )
+        .json(details)?;
         self.create_resource(r, retry_token).await
     }
 
@@ -27,7 +33,7 @@ impl OciClient {
     pub async fn get_instance(&self, id: &str) -> Result<Instance, OciError> {
         let id = require("GetInstance", "instanceId", id)?;
         self.get_resource(req(
-            "GetInstance",
+            Operation::GetInstance,
             Method::GET,
             vec!["instances".into(), id],
         ))
@@ -38,7 +44,12 @@ impl OciClient {
     pub async fn list_instances(&self, compartment_id: &str) -> Result<Vec<Instance>, OciError> {
         let c = require("ListInstances", "compartmentId", compartment_id)?;
         self.list_all(
-            req("ListInstances", Method::GET, vec!["instances".into()]).query("compartmentId", c),
+            req(
+                Operation::ListInstances,
+                Method::GET,
+                vec!["instances".into()],
+            )
+            .query("compartmentId", c),
         )
         .await
     }
@@ -53,10 +64,14 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Instance, OciError> {
         let id = require("InstanceAction", "instanceId", id)?;
-        let r = req("InstanceAction", Method::POST, vec!["instances".into(), id])
-            .query("action", action.as_str())
-            .header("opc-retry-token", self.retry_token(retry_token))
-            .header_opt("if-match", if_match);
+        let r = req(
+            Operation::InstanceAction,
+            Method::POST,
+            vec!["instances".into(), id],
+        )
+        .query("action", action.as_str())
+        .header("opc-retry-token", self.retry_token(retry_token))
+        .header_opt("if-match", if_match);
         self.execute(&r).await?.resource()
     }
 
@@ -68,7 +83,12 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Instance, OciError> {
         let id = require("UpdateInstance", "instanceId", id)?;
-        let r = req("UpdateInstance", Method::PUT, vec!["instances".into(), id]).json(details)?;
+        let r = req(
+            Operation::UpdateInstance,
+            Method::PUT,
+            vec!["instances".into(), id],
+        )
+        .json(details)?;
         self.update_resource(r, if_match).await
     }
 
@@ -81,7 +101,7 @@ impl OciClient {
     ) -> Result<WithWorkRequest<()>, OciError> {
         let id = require("TerminateInstance", "instanceId", id)?;
         let r = req(
-            "TerminateInstance",
+            Operation::TerminateInstance,
             Method::DELETE,
             vec!["instances".into(), id],
         )
@@ -107,7 +127,7 @@ impl OciClient {
     ) -> Result<Vec<VnicAttachment>, OciError> {
         let c = require("ListVnicAttachments", "compartmentId", compartment_id)?;
         let r = req(
-            "ListVnicAttachments",
+            Operation::ListVnicAttachments,
             Method::GET,
             vec!["vnicAttachments".into()],
         )
@@ -119,8 +139,12 @@ impl OciClient {
     /// GetVnic (private and public IP of an instance).
     pub async fn get_vnic(&self, id: &str) -> Result<Vnic, OciError> {
         let id = require("GetVnic", "vnicId", id)?;
-        self.get_resource(req("GetVnic", Method::GET, vec!["vnics".into(), id]))
-            .await
+        self.get_resource(req(
+            Operation::GetVnic,
+            Method::GET,
+            vec!["vnics".into(), id],
+        ))
+        .await
     }
 
     /// CreateImage (import from Object Storage): answers at once (`PROVISIONING`/`IMPORTING`)
@@ -130,15 +154,19 @@ impl OciClient {
         details: &CreateImageDetails,
         retry_token: Option<&str>,
     ) -> Result<WithWorkRequest<Image>, OciError> {
-        let r = req("CreateImage", Method::POST, vec!["images".into()]).json(details)?;
+        let r = req(Operation::CreateImage, Method::POST, vec!["images".into()]).json(details)?;
         self.create_resource(r, retry_token).await
     }
 
     /// GetImage (records the ETag).
     pub async fn get_image(&self, id: &str) -> Result<Image, OciError> {
         let id = require("GetImage", "imageId", id)?;
-        self.get_resource(req("GetImage", Method::GET, vec!["images".into(), id]))
-            .await
+        self.get_resource(req(
+            Operation::GetImage,
+            Method::GET,
+            vec!["images".into(), id],
+        ))
+        .await
     }
 
     /// ListImages of a compartment, optionally by display name (all pages; platform images
@@ -149,7 +177,7 @@ impl OciClient {
         display_name: Option<&str>,
     ) -> Result<Vec<Image>, OciError> {
         let c = require("ListImages", "compartmentId", compartment_id)?;
-        let r = req("ListImages", Method::GET, vec!["images".into()])
+        let r = req(Operation::ListImages, Method::GET, vec!["images".into()])
             .query("compartmentId", c)
             .query_opt("displayName", display_name);
         self.list_all(r).await
@@ -163,7 +191,12 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Image, OciError> {
         let id = require("UpdateImage", "imageId", id)?;
-        let r = req("UpdateImage", Method::PUT, vec!["images".into(), id]).json(details)?;
+        let r = req(
+            Operation::UpdateImage,
+            Method::PUT,
+            vec!["images".into(), id],
+        )
+        .json(details)?;
         self.update_resource(r, if_match).await
     }
 
@@ -177,7 +210,7 @@ impl OciClient {
         let shape = require("RemoveImageShapeCompatibilityEntry", "shapeName", shape)?;
         self.delete(
             req(
-                "RemoveImageShapeCompatibilityEntry",
+                Operation::RemoveImageShapeCompatibilityEntry,
                 Method::DELETE,
                 vec!["images".into(), id, "shapes".into(), shape],
             ),
@@ -191,7 +224,11 @@ impl OciClient {
     pub async fn delete_image(&self, id: &str, if_match: Option<&str>) -> Result<(), OciError> {
         let id = require("DeleteImage", "imageId", id)?;
         self.delete(
-            req("DeleteImage", Method::DELETE, vec!["images".into(), id]),
+            req(
+                Operation::DeleteImage,
+                Method::DELETE,
+                vec!["images".into(), id],
+            ),
             if_match,
         )
         .await
@@ -208,7 +245,7 @@ impl OciClient {
         let id = require("AddImageShapeCompatibilityEntry", "imageId", image_id)?;
         let shape = require("AddImageShapeCompatibilityEntry", "shapeName", shape)?;
         let mut r = req(
-            "AddImageShapeCompatibilityEntry",
+            Operation::AddImageShapeCompatibilityEntry,
             Method::PUT,
             vec!["images".into(), id, "shapes".into(), shape],
         );
@@ -225,7 +262,7 @@ impl OciClient {
     ) -> Result<Vec<ImageShapeCompatibility>, OciError> {
         let id = require("ListImageShapeCompatibilityEntries", "imageId", image_id)?;
         self.list_all(req(
-            "ListImageShapeCompatibilityEntries",
+            Operation::ListImageShapeCompatibilityEntries,
             Method::GET,
             vec!["images".into(), id, "shapes".into()],
         ))

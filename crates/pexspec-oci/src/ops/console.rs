@@ -18,9 +18,10 @@ use crate::endpoints::Service;
 use crate::error::{ErrorClass, OciError};
 use crate::import::PollOptions;
 use crate::models::*;
+use crate::permissions::Operation;
 use crate::provider::OciProvider;
 
-fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
+fn req(op: Operation, method: Method, path: Vec<String>) -> Request {
     Request::new(op, Service::Core, method, path)
 }
 
@@ -35,7 +36,7 @@ impl OciClient {
         retry_token: Option<&str>,
     ) -> Result<InstanceConsoleConnection, OciError> {
         let r = req(
-            "CreateInstanceConsoleConnection",
+            Operation::CreateInstanceConsoleConnection,
             Method::POST,
             vec![COLLECTION.into()],
         )
@@ -54,7 +55,7 @@ impl OciClient {
             id,
         )?;
         self.get_resource(req(
-            "GetInstanceConsoleConnection",
+            Operation::GetInstanceConsoleConnection,
             Method::GET,
             vec![COLLECTION.into(), id],
         ))
@@ -74,7 +75,7 @@ impl OciClient {
             compartment_id,
         )?;
         let r = req(
-            "ListInstanceConsoleConnections",
+            Operation::ListInstanceConsoleConnections,
             Method::GET,
             vec![COLLECTION.into()],
         )
@@ -96,7 +97,7 @@ impl OciClient {
         )?;
         self.delete(
             req(
-                "DeleteInstanceConsoleConnection",
+                Operation::DeleteInstanceConsoleConnection,
                 Method::DELETE,
                 vec![COLLECTION.into(), id],
             ),

@@ -10,8 +10,9 @@ use crate::models::{
     AvailabilityDomain, Compartment, CreateCompartmentDetails, Region, RegionSubscription,
     UpdateCompartmentDetails,
 };
+use crate::permissions::Operation;
 
-fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
+fn req(op: Operation, method: Method, path: Vec<String>) -> Request {
     Request::new(op, Service::Identity, method, path)
 }
 
@@ -23,7 +24,7 @@ impl OciClient {
         retry_token: Option<&str>,
     ) -> Result<Compartment, OciError> {
         let r = req(
-            "CreateCompartment",
+            Operation::CreateCompartment,
             Method::POST,
             vec!["compartments".into()],
         )
@@ -35,7 +36,7 @@ impl OciClient {
     pub async fn get_compartment(&self, compartment_id: &str) -> Result<Compartment, OciError> {
         let id = require("GetCompartment", "compartmentId", compartment_id)?;
         self.get_resource(req(
-            "GetCompartment",
+            Operation::GetCompartment,
             Method::GET,
             vec!["compartments".into(), id],
         ))
@@ -49,9 +50,13 @@ impl OciClient {
         name: Option<&str>,
     ) -> Result<Vec<Compartment>, OciError> {
         let parent = require("ListCompartments", "compartmentId", parent_id)?;
-        let r = req("ListCompartments", Method::GET, vec!["compartments".into()])
-            .query("compartmentId", parent)
-            .query_opt("name", name);
+        let r = req(
+            Operation::ListCompartments,
+            Method::GET,
+            vec!["compartments".into()],
+        )
+        .query("compartmentId", parent)
+        .query_opt("name", name);
         self.list_all(r).await
     }
 
@@ -64,7 +69,7 @@ impl OciClient {
     ) -> Result<Compartment, OciError> {
         let id = require("UpdateCompartment", "compartmentId", compartment_id)?;
         let r = req(
-            "UpdateCompartment",
+            Operation::UpdateCompartment,
             Method::PUT,
             vec!["compartments".into(), id],
         )
@@ -82,7 +87,7 @@ impl OciClient {
         let wr = self
             .delete(
                 req(
-                    "DeleteCompartment",
+                    Operation::DeleteCompartment,
                     Method::DELETE,
                     vec!["compartments".into(), id],
                 ),
@@ -97,15 +102,19 @@ impl OciClient {
 
     /// ListRegions: every region of the realm.
     pub async fn list_regions(&self) -> Result<Vec<Region>, OciError> {
-        self.list_all(req("ListRegions", Method::GET, vec!["regions".into()]))
-            .await
+        self.list_all(req(
+            Operation::ListRegions,
+            Method::GET,
+            vec!["regions".into()],
+        ))
+        .await
     }
 
     /// ListRegionSubscriptions of the client's tenancy (which one is home, which are ready).
     pub async fn list_region_subscriptions(&self) -> Result<Vec<RegionSubscription>, OciError> {
         let tenancy = require("ListRegionSubscriptions", "tenancyId", self.tenancy_id())?;
         let r = req(
-            "ListRegionSubscriptions",
+            Operation::ListRegionSubscriptions,
             Method::GET,
             vec!["tenancies".into(), tenancy, "regionSubscriptions".into()],
         );
@@ -120,7 +129,7 @@ impl OciClient {
         let c = require("ListAvailabilityDomains", "compartmentId", compartment_id)?;
         self.list_all(
             req(
-                "ListAvailabilityDomains",
+                Operation::ListAvailabilityDomains,
                 Method::GET,
                 vec!["availabilityDomains".into()],
             )

@@ -7,31 +7,32 @@ use crate::client::{OciClient, Request, require};
 use crate::endpoints::Service;
 use crate::error::OciError;
 use crate::models::*;
+use crate::permissions::Operation;
 
-fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
+fn req(op: Operation, method: Method, path: Vec<String>) -> Request {
     Request::new(op, Service::Core, method, path)
 }
 
 /// Generates create / get / delete for a collection whose create is a plain POST.
 macro_rules! crud {
     ($collection:literal, $ty:ty, $details:ty,
-     $create:ident = $create_op:literal, $get:ident = $get_op:literal, $delete:ident = $delete_op:literal) => {
-        #[doc = concat!("`", $create_op, "` (`POST /", $collection, "`) with an `opc-retry-token` (the caller's deterministic one, or a random one reused on retries).")]
+     $create:ident = $create_op:ident, $get:ident = $get_op:ident, $delete:ident = $delete_op:ident) => {
+        #[doc = concat!("`", stringify!($create_op), "` (`POST /", $collection, "`) with an `opc-retry-token` (the caller's deterministic one, or a random one reused on retries).")]
         pub async fn $create(&self, details: &$details, retry_token: Option<&str>) -> Result<$ty, OciError> {
-            let r = req($create_op, Method::POST, vec![$collection.into()]).json(details)?;
+            let r = req(Operation::$create_op, Method::POST, vec![$collection.into()]).json(details)?;
             Ok(self.create_resource(r, retry_token).await?.resource)
         }
 
-        #[doc = concat!("`", $get_op, "` (records the ETag).")]
+        #[doc = concat!("`", stringify!($get_op), "` (records the ETag).")]
         pub async fn $get(&self, id: &str) -> Result<$ty, OciError> {
-            let id = require($get_op, "id", id)?;
-            self.get_resource(req($get_op, Method::GET, vec![$collection.into(), id])).await
+            let id = require(Operation::$get_op.name(), "id", id)?;
+            self.get_resource(req(Operation::$get_op, Method::GET, vec![$collection.into(), id])).await
         }
 
-        #[doc = concat!("`", $delete_op, "`, with `if-match` when an ETag is given.")]
+        #[doc = concat!("`", stringify!($delete_op), "`, with `if-match` when an ETag is given.")]
         pub async fn $delete(&self, id: &str, if_match: Option<&str>) -> Result<(), OciError> {
-            let id = require($delete_op, "id", id)?;
-            self.delete(req($delete_op, Method::DELETE, vec![$collection.into(), id]), if_match).await.map(|_| ())
+            let id = require(Operation::$delete_op.name(), "id", id)?;
+            self.delete(req(Operation::$delete_op, Method::DELETE, vec![$collection.into(), id]), if_match).await.map(|_| ())
         }
     };
 }
@@ -41,73 +42,73 @@ impl OciClient {
         "vcns",
         Vcn,
         CreateVcnDetails,
-        create_vcn = "CreateVcn",
-        get_vcn = "GetVcn",
-        delete_vcn = "DeleteVcn"
+        create_vcn = CreateVcn,
+        get_vcn = GetVcn,
+        delete_vcn = DeleteVcn
     );
     crud!(
         "internetGateways",
         InternetGateway,
         CreateInternetGatewayDetails,
-        create_internet_gateway = "CreateInternetGateway",
-        get_internet_gateway = "GetInternetGateway",
-        delete_internet_gateway = "DeleteInternetGateway"
+        create_internet_gateway = CreateInternetGateway,
+        get_internet_gateway = GetInternetGateway,
+        delete_internet_gateway = DeleteInternetGateway
     );
     crud!(
         "routeTables",
         RouteTable,
         CreateRouteTableDetails,
-        create_route_table = "CreateRouteTable",
-        get_route_table = "GetRouteTable",
-        delete_route_table = "DeleteRouteTable"
+        create_route_table = CreateRouteTable,
+        get_route_table = GetRouteTable,
+        delete_route_table = DeleteRouteTable
     );
     crud!(
         "securityLists",
         SecurityList,
         CreateSecurityListDetails,
-        create_security_list = "CreateSecurityList",
-        get_security_list = "GetSecurityList",
-        delete_security_list = "DeleteSecurityList"
+        create_security_list = CreateSecurityList,
+        get_security_list = GetSecurityList,
+        delete_security_list = DeleteSecurityList
     );
     crud!(
         "subnets",
         Subnet,
         CreateSubnetDetails,
-        create_subnet = "CreateSubnet",
-        get_subnet = "GetSubnet",
-        delete_subnet = "DeleteSubnet"
+        create_subnet = CreateSubnet,
+        get_subnet = GetSubnet,
+        delete_subnet = DeleteSubnet
     );
     crud!(
         "drgs",
         Drg,
         CreateDrgDetails,
-        create_drg = "CreateDrg",
-        get_drg = "GetDrg",
-        delete_drg = "DeleteDrg"
+        create_drg = CreateDrg,
+        get_drg = GetDrg,
+        delete_drg = DeleteDrg
     );
     crud!(
         "drgAttachments",
         DrgAttachment,
         CreateDrgAttachmentDetails,
-        create_drg_attachment = "CreateDrgAttachment",
-        get_drg_attachment = "GetDrgAttachment",
-        delete_drg_attachment = "DeleteDrgAttachment"
+        create_drg_attachment = CreateDrgAttachment,
+        get_drg_attachment = GetDrgAttachment,
+        delete_drg_attachment = DeleteDrgAttachment
     );
     crud!(
         "remotePeeringConnections",
         RemotePeeringConnection,
         CreateRemotePeeringConnectionDetails,
-        create_remote_peering_connection = "CreateRemotePeeringConnection",
-        get_remote_peering_connection = "GetRemotePeeringConnection",
-        delete_remote_peering_connection = "DeleteRemotePeeringConnection"
+        create_remote_peering_connection = CreateRemotePeeringConnection,
+        get_remote_peering_connection = GetRemotePeeringConnection,
+        delete_remote_peering_connection = DeleteRemotePeeringConnection
     );
     crud!(
         "publicIps",
         PublicIp,
         CreatePublicIpDetails,
-        create_public_ip = "CreatePublicIp",
-        get_public_ip = "GetPublicIp",
-        delete_public_ip = "DeletePublicIp"
+        create_public_ip = CreatePublicIp,
+        get_public_ip = GetPublicIp,
+        delete_public_ip = DeletePublicIp
     );
 
     /// UpdateVcn (display name, tags), with `if-match` when an ETag is given.
@@ -118,7 +119,7 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Vcn, OciError> {
         let id = require("UpdateVcn", "vcnId", id)?;
-        let r = req("UpdateVcn", Method::PUT, vec!["vcns".into(), id]).json(details)?;
+        let r = req(Operation::UpdateVcn, Method::PUT, vec!["vcns".into(), id]).json(details)?;
         self.update_resource(r, if_match).await
     }
 
@@ -131,7 +132,7 @@ impl OciClient {
     ) -> Result<InternetGateway, OciError> {
         let id = require("UpdateInternetGateway", "igId", id)?;
         let r = req(
-            "UpdateInternetGateway",
+            Operation::UpdateInternetGateway,
             Method::PUT,
             vec!["internetGateways".into(), id],
         )
@@ -147,7 +148,12 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Subnet, OciError> {
         let id = require("UpdateSubnet", "subnetId", id)?;
-        let r = req("UpdateSubnet", Method::PUT, vec!["subnets".into(), id]).json(details)?;
+        let r = req(
+            Operation::UpdateSubnet,
+            Method::PUT,
+            vec!["subnets".into(), id],
+        )
+        .json(details)?;
         self.update_resource(r, if_match).await
     }
 
@@ -159,7 +165,7 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<Drg, OciError> {
         let id = require("UpdateDrg", "drgId", id)?;
-        let r = req("UpdateDrg", Method::PUT, vec!["drgs".into(), id]).json(details)?;
+        let r = req(Operation::UpdateDrg, Method::PUT, vec!["drgs".into(), id]).json(details)?;
         self.update_resource(r, if_match).await
     }
 
@@ -172,7 +178,7 @@ impl OciClient {
     ) -> Result<DrgAttachment, OciError> {
         let id = require("UpdateDrgAttachment", "drgAttachmentId", id)?;
         let r = req(
-            "UpdateDrgAttachment",
+            Operation::UpdateDrgAttachment,
             Method::PUT,
             vec!["drgAttachments".into(), id],
         )
@@ -193,7 +199,7 @@ impl OciClient {
             id,
         )?;
         let r = req(
-            "UpdateRemotePeeringConnection",
+            Operation::UpdateRemotePeeringConnection,
             Method::PUT,
             vec!["remotePeeringConnections".into(), id],
         )
@@ -208,7 +214,12 @@ impl OciClient {
     ) -> Result<Vec<PrivateIp>, OciError> {
         let s = require("ListPrivateIps", "subnetId", subnet_id)?;
         self.list_all(
-            req("ListPrivateIps", Method::GET, vec!["privateIps".into()]).query("subnetId", s),
+            req(
+                Operation::ListPrivateIps,
+                Method::GET,
+                vec!["privateIps".into()],
+            )
+            .query("subnetId", s),
         )
         .await
     }
@@ -216,8 +227,10 @@ impl OciClient {
     /// ListVcns of a compartment (all pages).
     pub async fn list_vcns(&self, compartment_id: &str) -> Result<Vec<Vcn>, OciError> {
         let c = require("ListVcns", "compartmentId", compartment_id)?;
-        self.list_all(req("ListVcns", Method::GET, vec!["vcns".into()]).query("compartmentId", c))
-            .await
+        self.list_all(
+            req(Operation::ListVcns, Method::GET, vec!["vcns".into()]).query("compartmentId", c),
+        )
+        .await
     }
 
     /// ListInternetGateways of a compartment, optionally of one VCN.
@@ -228,7 +241,7 @@ impl OciClient {
     ) -> Result<Vec<InternetGateway>, OciError> {
         let c = require("ListInternetGateways", "compartmentId", compartment_id)?;
         let r = req(
-            "ListInternetGateways",
+            Operation::ListInternetGateways,
             Method::GET,
             vec!["internetGateways".into()],
         )
@@ -244,9 +257,13 @@ impl OciClient {
         vcn_id: Option<&str>,
     ) -> Result<Vec<RouteTable>, OciError> {
         let c = require("ListRouteTables", "compartmentId", compartment_id)?;
-        let r = req("ListRouteTables", Method::GET, vec!["routeTables".into()])
-            .query("compartmentId", c)
-            .query_opt("vcnId", vcn_id);
+        let r = req(
+            Operation::ListRouteTables,
+            Method::GET,
+            vec!["routeTables".into()],
+        )
+        .query("compartmentId", c)
+        .query_opt("vcnId", vcn_id);
         self.list_all(r).await
     }
 
@@ -260,7 +277,7 @@ impl OciClient {
     ) -> Result<RouteTable, OciError> {
         let id = require("UpdateRouteTable", "rtId", id)?;
         let r = req(
-            "UpdateRouteTable",
+            Operation::UpdateRouteTable,
             Method::PUT,
             vec!["routeTables".into(), id],
         )
@@ -277,7 +294,7 @@ impl OciClient {
     ) -> Result<Vec<SecurityList>, OciError> {
         let c = require("ListSecurityLists", "compartmentId", compartment_id)?;
         let r = req(
-            "ListSecurityLists",
+            Operation::ListSecurityLists,
             Method::GET,
             vec!["securityLists".into()],
         )
@@ -295,7 +312,7 @@ impl OciClient {
     ) -> Result<SecurityList, OciError> {
         let id = require("UpdateSecurityList", "securityListId", id)?;
         let r = req(
-            "UpdateSecurityList",
+            Operation::UpdateSecurityList,
             Method::PUT,
             vec!["securityLists".into(), id],
         )
@@ -311,7 +328,7 @@ impl OciClient {
         vcn_id: Option<&str>,
     ) -> Result<Vec<Subnet>, OciError> {
         let c = require("ListSubnets", "compartmentId", compartment_id)?;
-        let r = req("ListSubnets", Method::GET, vec!["subnets".into()])
+        let r = req(Operation::ListSubnets, Method::GET, vec!["subnets".into()])
             .query("compartmentId", c)
             .query_opt("vcnId", vcn_id);
         self.list_all(r).await
@@ -323,10 +340,14 @@ impl OciClient {
         compartment_id: &str,
     ) -> Result<Vec<PublicIp>, OciError> {
         let c = require("ListPublicIps", "compartmentId", compartment_id)?;
-        let r = req("ListPublicIps", Method::GET, vec!["publicIps".into()])
-            .query("scope", PublicIpScope::Region.as_str())
-            .query("compartmentId", c)
-            .query("lifetime", PublicIpLifetime::Reserved.as_str());
+        let r = req(
+            Operation::ListPublicIps,
+            Method::GET,
+            vec!["publicIps".into()],
+        )
+        .query("scope", PublicIpScope::Region.as_str())
+        .query("compartmentId", c)
+        .query("lifetime", PublicIpLifetime::Reserved.as_str());
         self.list_all(r).await
     }
 
@@ -339,9 +360,13 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<PublicIp, OciError> {
         let id = require("UpdatePublicIp", "publicIpId", id)?;
-        let r = req("UpdatePublicIp", Method::PUT, vec!["publicIps".into(), id])
-            .json(details)?
-            .header_opt("if-match", if_match);
+        let r = req(
+            Operation::UpdatePublicIp,
+            Method::PUT,
+            vec!["publicIps".into(), id],
+        )
+        .json(details)?
+        .header_opt("if-match", if_match);
         self.execute(&r).await?.resource()
     }
 
@@ -352,7 +377,7 @@ impl OciClient {
     ) -> Result<PublicIp, OciError> {
         let p = require("GetPublicIpByPrivateIpId", "privateIpId", private_ip_id)?;
         let r = req(
-            "GetPublicIpByPrivateIpId",
+            Operation::GetPublicIpByPrivateIpId,
             Method::POST,
             vec![
                 "publicIps".into(),
@@ -371,7 +396,12 @@ impl OciClient {
     ) -> Result<Vec<PrivateIp>, OciError> {
         let v = require("ListPrivateIps", "vnicId", vnic_id)?;
         self.list_all(
-            req("ListPrivateIps", Method::GET, vec!["privateIps".into()]).query("vnicId", v),
+            req(
+                Operation::ListPrivateIps,
+                Method::GET,
+                vec!["privateIps".into()],
+            )
+            .query("vnicId", v),
         )
         .await
     }
@@ -380,7 +410,7 @@ impl OciClient {
     pub async fn get_private_ip(&self, id: &str) -> Result<PrivateIp, OciError> {
         let id = require("GetPrivateIp", "privateIpId", id)?;
         self.get_resource(req(
-            "GetPrivateIp",
+            Operation::GetPrivateIp,
             Method::GET,
             vec!["privateIps".into(), id],
         ))
@@ -390,8 +420,10 @@ impl OciClient {
     /// ListDrgs of a compartment.
     pub async fn list_drgs(&self, compartment_id: &str) -> Result<Vec<Drg>, OciError> {
         let c = require("ListDrgs", "compartmentId", compartment_id)?;
-        self.list_all(req("ListDrgs", Method::GET, vec!["drgs".into()]).query("compartmentId", c))
-            .await
+        self.list_all(
+            req(Operation::ListDrgs, Method::GET, vec!["drgs".into()]).query("compartmentId", c),
+        )
+        .await
     }
 
     /// ListDrgAttachments of a compartment, optionally of one DRG.
@@ -402,7 +434,7 @@ impl OciClient {
     ) -> Result<Vec<DrgAttachment>, OciError> {
         let c = require("ListDrgAttachments", "compartmentId", compartment_id)?;
         let r = req(
-            "ListDrgAttachments",
+            Operation::ListDrgAttachments,
             Method::GET,
             vec!["drgAttachments".into()],
         )
@@ -423,7 +455,7 @@ impl OciClient {
             compartment_id,
         )?;
         let r = req(
-            "ListRemotePeeringConnections",
+            Operation::ListRemotePeeringConnections,
             Method::GET,
             vec!["remotePeeringConnections".into()],
         )
@@ -445,7 +477,7 @@ impl OciClient {
             rpc_id,
         )?;
         let r = req(
-            "ConnectRemotePeeringConnections",
+            Operation::ConnectRemotePeeringConnections,
             Method::POST,
             vec![
                 "remotePeeringConnections".into(),

@@ -14,9 +14,10 @@ use crate::client::{Body, OciClient, Request, object_segments, require};
 use crate::endpoints::Service;
 use crate::error::OciError;
 use crate::models::*;
+use crate::permissions::Operation;
 use crate::signer::BodySigning;
 
-fn req(op: &'static str, method: Method, path: Vec<String>) -> Request {
+fn req(op: Operation, method: Method, path: Vec<String>) -> Request {
     Request::new(op, Service::ObjectStorage, method, path)
 }
 
@@ -92,7 +93,7 @@ fn head_from(resp: &crate::client::Response) -> Result<ObjectHead, OciError> {
 impl OciClient {
     /// GetNamespace: the tenancy's Object Storage namespace.
     pub async fn get_namespace(&self) -> Result<String, OciError> {
-        self.execute(&req("GetNamespace", Method::GET, vec!["n".into()]))
+        self.execute(&req(Operation::GetNamespace, Method::GET, vec!["n".into()]))
             .await?
             .json()
     }
@@ -109,7 +110,7 @@ impl OciClient {
             "b".into(),
         ];
         p.shrink_to_fit();
-        let r = req("CreateBucket", Method::POST, p).json(details)?;
+        let r = req(Operation::CreateBucket, Method::POST, p).json(details)?;
         self.execute(&r).await?.resource()
     }
 
@@ -127,7 +128,7 @@ impl OciClient {
         ];
         let c = require("ListBuckets", "compartmentId", compartment_id)?;
         self.list_all(
-            req("ListBuckets", Method::GET, p)
+            req(Operation::ListBuckets, Method::GET, p)
                 .query("compartmentId", c)
                 .query("fields", "tags"),
         )
@@ -137,7 +138,7 @@ impl OciClient {
     /// GetBucket.
     pub async fn get_bucket(&self, namespace: &str, bucket: &str) -> Result<Bucket, OciError> {
         self.get_resource(req(
-            "GetBucket",
+            Operation::GetBucket,
             Method::GET,
             bucket_path("GetBucket", namespace, bucket)?,
         ))
@@ -153,7 +154,7 @@ impl OciClient {
     ) -> Result<(), OciError> {
         self.delete(
             req(
-                "DeleteBucket",
+                Operation::DeleteBucket,
                 Method::DELETE,
                 bucket_path("DeleteBucket", namespace, bucket)?,
             ),
@@ -171,7 +172,7 @@ impl OciClient {
         object: &str,
     ) -> Result<Option<ObjectHead>, OciError> {
         let r = req(
-            "HeadObject",
+            Operation::HeadObject,
             Method::HEAD,
             object_path("HeadObject", namespace, bucket, "o", object)?,
         );
@@ -190,7 +191,7 @@ impl OciClient {
         object: &str,
     ) -> Result<ObjectContent, OciError> {
         let r = req(
-            "GetObject",
+            Operation::GetObject,
             Method::GET,
             object_path("GetObject", namespace, bucket, "o", object)?,
         );
@@ -212,7 +213,7 @@ impl OciClient {
     ) -> Result<PutObjectResult, OciError> {
         let md5 = content_md5(&data);
         let mut r = req(
-            "PutObject",
+            Operation::PutObject,
             Method::PUT,
             object_path("PutObject", namespace, bucket, "o", object)?,
         )
@@ -265,7 +266,7 @@ impl OciClient {
         let mut out = Vec::new();
         let mut start: Option<String> = None;
         loop {
-            let r = req("ListObjects", Method::GET, p.clone())
+            let r = req(Operation::ListObjects, Method::GET, p.clone())
                 .query_opt("prefix", prefix)
                 .query_opt("start", start.as_deref())
                 .query("fields", "name,size,md5,etag,timeCreated");
@@ -295,7 +296,7 @@ impl OciClient {
         if_match: Option<&str>,
     ) -> Result<(), OciError> {
         let r = req(
-            "DeleteObject",
+            Operation::DeleteObject,
             Method::DELETE,
             object_path("DeleteObject", namespace, bucket, "o", object)?,
         );
@@ -311,7 +312,7 @@ impl OciClient {
     ) -> Result<MultipartUpload, OciError> {
         let mut p = bucket_path("CreateMultipartUpload", namespace, bucket)?;
         p.push("u".into());
-        let r = req("CreateMultipartUpload", Method::POST, p).json(details)?;
+        let r = req(Operation::CreateMultipartUpload, Method::POST, p).json(details)?;
         self.execute(&r).await?.json()
     }
 
@@ -333,7 +334,7 @@ impl OciClient {
         }
         let md5 = content_md5(&data);
         let mut r = req(
-            "UploadPart",
+            Operation::UploadPart,
             Method::PUT,
             object_path("UploadPart", namespace, bucket, "u", object)?,
         )
@@ -371,7 +372,7 @@ impl OciClient {
         upload_id: &str,
     ) -> Result<Vec<MultipartUploadPart>, OciError> {
         let r = req(
-            "ListMultipartUploadParts",
+            Operation::ListMultipartUploadParts,
             Method::GET,
             object_path("ListMultipartUploadParts", namespace, bucket, "u", object)?,
         )
@@ -390,7 +391,7 @@ impl OciClient {
     ) -> Result<Vec<MultipartUpload>, OciError> {
         let mut p = bucket_path("ListMultipartUploads", namespace, bucket)?;
         p.push("u".into());
-        self.list_all(req("ListMultipartUploads", Method::GET, p))
+        self.list_all(req(Operation::ListMultipartUploads, Method::GET, p))
             .await
     }
 
@@ -404,7 +405,7 @@ impl OciClient {
         details: &CommitMultipartUploadDetails,
     ) -> Result<CommitResult, OciError> {
         let r = req(
-            "CommitMultipartUpload",
+            Operation::CommitMultipartUpload,
             Method::POST,
             object_path("CommitMultipartUpload", namespace, bucket, "u", object)?,
         )
@@ -429,7 +430,7 @@ impl OciClient {
         upload_id: &str,
     ) -> Result<(), OciError> {
         let r = req(
-            "AbortMultipartUpload",
+            Operation::AbortMultipartUpload,
             Method::DELETE,
             object_path("AbortMultipartUpload", namespace, bucket, "u", object)?,
         )

@@ -6,13 +6,14 @@ use crate::client::{OciClient, Request, require};
 use crate::endpoints::Service;
 use crate::error::OciError;
 use crate::models::{WorkRequest, WorkRequestError};
+use crate::permissions::Operation;
 
 impl OciClient {
     /// GetWorkRequest.
     pub async fn get_work_request(&self, id: &str) -> Result<WorkRequest, OciError> {
         let id = require("GetWorkRequest", "workRequestId", id)?;
         self.execute(&Request::new(
-            "GetWorkRequest",
+            Operation::GetWorkRequest,
             Service::Core,
             Method::GET,
             vec!["workRequests".into(), id],
@@ -28,7 +29,7 @@ impl OciClient {
     ) -> Result<Vec<WorkRequestError>, OciError> {
         let id = require("ListWorkRequestErrors", "workRequestId", id)?;
         self.list_all(Request::new(
-            "ListWorkRequestErrors",
+            Operation::ListWorkRequestErrors,
             Service::Core,
             Method::GET,
             vec!["workRequests".into(), id, "errors".into()],
