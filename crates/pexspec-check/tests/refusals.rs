@@ -272,6 +272,13 @@ const REFUSALS: &[Refusal] = &[
         "management_node:\n  name: pexmgr\n  region: eu-frankfurt-1\n  shape: { name: VM.Standard3.Flex, ocpus: 2, memory_gb: 16 }\n  hostname: pexmgr\n  domain: example.com\n  private_ip: 10.0.1.10\n  admin_password: { env: PEXIP_ADMIN_PASSWORD }\n",
         "",
     ),
+    lint(
+        WORLD,
+        "the Management Node's name cannot name its simulator's state directory",
+        Code::NameInvalid,
+        "  name: pexmgr\n",
+        "  name: ../../../evilmgr\n",
+    ),
     Refusal {
         file: WORLD,
         says: "cannot create the simulator's state directory",
