@@ -286,6 +286,13 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         file: WORLD,
+        says: "{e}\\n  help: {FIRST_REAL_RUN_HELP}",
+        verdict: Verdict::Runtime(
+            "the OCI CLI configuration of the run (`~/.oci/config`, its profile)",
+        ),
+    },
+    Refusal {
+        file: WORLD,
         says: ".map_err(|e| Setup::usage(e.to_string()))?;",
         verdict: Verdict::Runtime(
             "the OCI CLI configuration of the run and the client built from it",

@@ -88,6 +88,7 @@ pub fn compile(spec: &Spec) -> Result<Graph, Vec<Diagnostic>> {
     c.peering();
     c.instances();
     c.pexip();
+    c.configuration_lives_on_the_management_node();
     if !c.diagnostics.is_empty() {
         return Err(c.diagnostics);
     }
@@ -217,6 +218,26 @@ impl<'a> Compiler<'a> {
             diagnostics: Vec::new(),
             regions,
             conferencing_images: BTreeMap::new(),
+        }
+    }
+
+    /// Every object of the platform's configuration lives on the Management Node: a new
+    /// Management Node (its instance replaced: a new VM runs the installation wizard again)
+    /// has none of them, so each is replaced with it and applied anew.
+    fn configuration_lives_on_the_management_node(&mut self) {
+        let Some(manager) = self
+            .nodes
+            .iter()
+            .find(|n| n.kind() == Kind::ManagementBootstrap)
+            .map(|n| n.address.clone())
+        else {
+            return;
+        };
+        for node in &mut self.nodes {
+            let kind = node.kind();
+            if !kind.is_oci() && kind != Kind::ManagementBootstrap && kind != Kind::NodeBootstrap {
+                node.replaced_with.insert(manager.clone());
+            }
         }
     }
 

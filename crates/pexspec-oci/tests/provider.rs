@@ -993,14 +993,18 @@ async fn refused(h: &Harness, graph: &Graph) -> String {
     err.to_string()
 }
 
-/// Two example specs name the same bucket (issue 18): once the quickstart stack holds it,
-/// observing the two-region guide's stack (nothing of it exists yet) refuses the bucket
-/// before anything is created, instead of a create failing after the compartment, networks
-/// and images were made.
+/// Two specs name the same bucket (issue 18): once the quickstart stack holds it, observing
+/// the two-region guide's stack made to name it too (nothing of it exists yet) refuses the
+/// bucket before anything is created, instead of a create failing after the compartment,
+/// networks and images were made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bucket_of_another_stack_is_refused_before_anything_is_created() {
     let h = harness(&spec("quickstart.yaml")).await;
-    let other = load(&spec("zurich-frankfurt.yaml"));
+    let text = std::fs::read_to_string(spec("zurich-frankfurt.yaml"))
+        .unwrap()
+        .replace("bucket: Pexip-images", "bucket: quickstart-images");
+    let loaded = pexspec_spec::load("zurich-frankfurt.yaml", &text, repo_root().join("specs"));
+    let other = pexspec_graph::compile(&loaded.spec.unwrap()).unwrap();
     let bucket = |g: &Graph| {
         g.get(&Address::singleton(Kind::Bucket)).unwrap().desired()["name"]
             .as_str()
@@ -1024,7 +1028,7 @@ async fn a_bucket_of_another_stack_is_refused_before_anything_is_created() {
     let message = refused(&h, &other).await;
     assert!(
         message.starts_with(
-            "`bucket` conflicts: bucket `Pexip-images` belongs to stack `quickstart` (its \
+            "`bucket` conflicts: bucket `quickstart-images` belongs to stack `quickstart` (its \
              `pexspec-stack` tag); two stacks cannot share a bucket: choose another \
              `images.bucket`"
         ),
@@ -1044,7 +1048,7 @@ async fn an_untagged_bucket_of_the_specs_name_is_refused() {
         .create_bucket(
             &ns,
             &CreateBucketDetails {
-                name: "Pexip-images".into(),
+                name: "quickstart-images".into(),
                 compartment_id: h.client.tenancy_id().to_owned(),
                 ..CreateBucketDetails::default()
             },
@@ -1053,13 +1057,13 @@ async fn an_untagged_bucket_of_the_specs_name_is_refused() {
         .unwrap();
     let message = refused(&h, &h.graph).await;
     assert!(
-        message.contains("bucket `Pexip-images` already exists and is not tagged"),
+        message.contains("bucket `quickstart-images` already exists and is not tagged"),
         "{message}"
     );
     h.client
         .put_object(
             &ns,
-            "Pexip-images",
+            "quickstart-images",
             "pexip-infinity-old.ova",
             b"ova".to_vec().into(),
             &PutObjectOptions {
@@ -1071,7 +1075,7 @@ async fn an_untagged_bucket_of_the_specs_name_is_refused() {
         .unwrap();
     let message = refused(&h, &h.graph).await;
     assert!(
-        message.contains("bucket `Pexip-images` belongs to stack `pexdocs`"),
+        message.contains("bucket `quickstart-images` belongs to stack `pexdocs`"),
         "{message}"
     );
 }

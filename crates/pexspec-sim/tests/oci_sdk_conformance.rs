@@ -50,44 +50,31 @@ fn skip_or_fail() {
     eprintln!("\n*** {msg} ***\n");
 }
 
-/// The operation names pexspec's client sends: every `"PascalCase"` operation string in
-/// `crates/pexspec-oci/src/ops/*.rs` that names an operation (`Request::new(op, ...)`,
-/// `req(op, ...)`, the `crud!` table).
+/// The operation names pexspec's client sends: the rows of the `operations!` table in
+/// `crates/pexspec-oci/src/permissions.rs` (`CreateVcn: Compartment, CORE, [...]`). Every
+/// request the client builds names an `Operation` of that table (`Request::new` takes one),
+/// so the compiler keeps it whole; read as text here, since the simulator's tests share no
+/// code with the client.
 fn client_operations() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pexspec-oci/src/ops");
-    let mut ops = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for piece in text.split('"').skip(1).step_by(2) {
-            let verb = [
-                "Create",
-                "Get",
-                "List",
-                "Update",
-                "Delete",
-                "Head",
-                "Put",
-                "Upload",
-                "Commit",
-                "Abort",
-                "Add",
-                "Remove",
-                "Connect",
-                "Launch",
-                "Terminate",
-                "Instance",
-            ]
-            .iter()
-            .any(|v| piece.len() > v.len() && piece.starts_with(v));
-            if verb
-                && piece.chars().all(|c| c.is_ascii_alphanumeric())
-                && piece.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            {
-                ops.insert(piece.to_string());
-            }
-        }
-    }
-    ops
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pexspec-oci/src/permissions.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let table = text
+        .split("\noperations! {")
+        .nth(1)
+        .expect("permissions.rs has its `operations!` table");
+    let table = &table[..table.find("\n}").expect("the table ends")];
+    table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//"))
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim()))
+        .filter(|name| {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric())
+                && name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]

@@ -286,11 +286,24 @@ fn apply_refuses_without_confirmation_when_not_on_a_terminal() {
 
 #[test]
 fn a_real_run_names_the_unset_secrets_before_any_call() {
+    // With a complete OCI profile (without one, the profile is what a real run asks for
+    // first: tests/first_run.rs), the unset secrets are named before anything is sent.
     let site = common::site();
-    let run = pexspec(
-        site.path(),
-        &["apply", "specs/quickstart.yaml", "--auto-approve"],
-    );
+    let config = common::oci_config(site.path());
+    let mut cmd = Command::cargo_bin("pexspec").unwrap();
+    cmd.current_dir(site.path())
+        .args(["apply", "specs/quickstart.yaml", "--auto-approve"])
+        .env("OCI_CLI_CONFIG_FILE", &config)
+        .env_remove("OCI_CLI_PROFILE");
+    for var in common::SECRETS {
+        cmd.env_remove(var);
+    }
+    let output = cmd.output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("PEXIP_ADMIN_PASSWORD") && run.stderr.contains("BOARD_PIN"),

@@ -98,12 +98,11 @@ fn shipped_commands() -> Vec<String> {
             in_commands = true;
         } else if in_commands && !line.starts_with("  ") {
             break;
-        } else if in_commands {
-            if let Some(name) = line.split_whitespace().next() {
-                if name != "help" {
-                    commands.push(name.to_owned());
-                }
-            }
+        } else if in_commands
+            && let Some(name) = line.split_whitespace().next()
+            && name != "help"
+        {
+            commands.push(name.to_owned());
         }
     }
     commands

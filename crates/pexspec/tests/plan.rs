@@ -99,11 +99,15 @@ fn a_spec_with_errors_never_plans() {
 
 #[test]
 fn plan_against_oci_names_what_is_missing_before_any_call() {
-    // No secret set: every variable is named, and --sim is offered.
+    // A complete OCI profile and no secret set: every variable is named, and --sim is
+    // offered (without a profile, the profile is asked for first: tests/first_run.rs).
     let site = common::site();
+    let config = common::oci_config(site.path());
     let mut cmd = Command::cargo_bin("pexspec").unwrap();
     cmd.current_dir(site.path())
-        .args(["plan", "specs/quickstart.yaml"]);
+        .args(["plan", "specs/quickstart.yaml"])
+        .env("OCI_CLI_CONFIG_FILE", &config)
+        .env_remove("OCI_CLI_PROFILE");
     for var in common::SECRETS {
         cmd.env_remove(var);
     }

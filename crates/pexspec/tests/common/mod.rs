@@ -144,3 +144,22 @@ pub async fn oci_sim(state: &Path) -> (pexspec_sim::serve::RunningSim, pexspec_o
     let client = pexspec_oci::OciClient::new(&config, endpoints).unwrap();
     (sim, client)
 }
+
+/// An OCI CLI configuration in `dir` whose profile is complete (the simulator's test key),
+/// so that a real run gets past reading it; returns its path for `OCI_CLI_CONFIG_FILE`.
+/// Nothing is ever sent with it: the tests that use it stop before any call.
+pub fn oci_config(dir: &Path) -> PathBuf {
+    let key = root().join("crates/pexspec-sim/src/oci/testkey/test_api_key.pem");
+    let path = dir.join("oci-config");
+    std::fs::write(
+        &path,
+        format!(
+            "[DEFAULT]\nuser=ocid1.user.oc1..aaaaaaaatest\n\
+             fingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\n\
+             tenancy=ocid1.tenancy.oc1..aaaaaaaatest\nregion=eu-frankfurt-1\nkey_file={}\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    path
+}
