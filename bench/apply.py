@@ -9,7 +9,7 @@ Builds pexspec (release) once. For each spec (the three-region mesh of the CLI's
 
 1. `pexspec apply SPEC --sim --sim-speed S --sim-faults LATENCIES --auto-approve --output json`
    (pexspec's walk: critical path first, waits hold no slot);
-2. the same in a fresh copy with `--walk terraform-like --parallelism 10` (a pool of ten slots,
+2. the same in a fresh copy with `PEXSPEC_WALK=terraform-like` and `--parallelism 10` (a pool of ten slots,
    each held through the resource's waits, in plain topological order: how Terraform walks);
 3. after run 1, the same command again: a no-op apply, whose `sim_calls` event gives the API
    calls of a no-op plan.
@@ -92,14 +92,15 @@ PEXIP_KINDS = {"management_bootstrap", "dns_server", "ntp_server", "licence", "s
                "tls_certificate", "conference", "conference_alias", "worker_vm", "node_bootstrap"}
 
 
-def run(cmd, cwd):
+def run(cmd, cwd, env=None):
     """Runs `cmd`; returns its exit code, JSON events, stderr, wall seconds and CPU seconds
     (user + system of the process, which runs both simulators: from wait4)."""
     out_path = os.path.join(cwd, ".bench-out.json")
     err_path = os.path.join(cwd, ".bench-err.txt")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err,
+                                env=None if env is None else {**os.environ, **env})
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
     code = os.waitstatus_to_exitcode(status)
@@ -173,10 +174,10 @@ def stalls(plan, report):
     return total, gaps[:3]
 
 
-def apply_once(pexspec, spec_dir, spec, faults, speed, extra):
+def apply_once(pexspec, spec_dir, spec, faults, speed, extra, env=None):
     cmd = [pexspec, "apply", spec, "--sim", "--sim-speed", str(speed), "--sim-faults", faults,
-           "--auto-approve", "--output", "json"] + extra
-    code, events, stderr, wall, cpu = run(cmd, spec_dir)
+           "--auto-approve", "--format", "json"] + extra
+    code, events, stderr, wall, cpu = run(cmd, spec_dir, env)
     if code != 0:
         sys.exit(f"`{' '.join(cmd)}` exited {code}:\n{stderr[-3000:]}")
     plan, summary = the(events, "plan"), the(events, "summary")
@@ -294,7 +295,8 @@ def main():
         plan, calls, _ = noop(pexspec, d1, spec, faults, a.speed)
         noops.append(noop_table(label, plan, calls))
         d2, _ = prepare(kind, tmp, f"{kind}-terraform")
-        tf = apply_once(pexspec, d2, spec, faults, a.speed, ["--walk", "terraform-like", "--parallelism", "10"])
+        tf = apply_once(pexspec, d2, spec, faults, a.speed, ["--parallelism", "10"],
+                        {"PEXSPEC_WALK": "terraform-like"})
         rows.append((label, ours, tf))
         print(f"{label}: pexspec {ours['ratio']:.3f}, terraform-like {tf['ratio']:.3f}", file=sys.stderr)
     print(f"load average before the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "

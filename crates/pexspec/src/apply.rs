@@ -582,7 +582,10 @@ async fn locked(
         check_fingerprint,
         ..world.exec.clone()
     };
-    if args.walk == crate::cli::Walk::TerraformLike {
+    // The baseline of the apply benchmark (bench/apply.py): a pool held for each step's
+    // whole life, waits included, in topological order. An environment variable, not an
+    // option: it measures what pexspec's own walk saves and is no way to run pexspec.
+    if std::env::var("PEXSPEC_WALK").is_ok_and(|w| w == "terraform-like") {
         let like = ExecOptions::terraform_like(args.parallelism);
         options.priority = like.priority;
         options.hold_slot_while_waiting = like.hold_slot_while_waiting;

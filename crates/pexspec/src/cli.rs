@@ -91,6 +91,7 @@ pub enum Command {
     #[command(
         after_help = "Exit codes: 0 destroyed (or nothing to do), 1 a step failed, 2 usage or unreadable input."
     )]
+    #[command(mut_arg("spec", |a| a.help("The spec whose stack to destroy")))]
     Destroy(ApplyArgs),
     /// Stop, start or remove one Conferencing Node, as the guide's maintenance chapter does
     /// by hand: maintenance mode first, and no conference cut short unless `--force`.
@@ -140,8 +141,9 @@ pub struct SimServeArgs {
     /// A simulated Management Node to serve, by name (repeatable; default pexmgr).
     #[arg(long = "management-node", value_name = "NAME")]
     pub management_nodes: Vec<String>,
-    /// Simulated seconds per real second: 60 makes a 25-minute image import take 25 seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = parse_sim_speed)]
+    /// Simulated seconds per real second, the same default as `--sim`: 600 makes a
+    /// 25-minute image import take two and a half seconds; 60 makes it 25.
+    #[arg(long, visible_alias = "sim-speed", default_value_t = crate::world::DEFAULT_SIM_SPEED, value_parser = parse_sim_speed)]
     pub speed: f64,
     /// The environment variable that holds the Management Node's admin password. When it is
     /// unset, a random password is written to `DIR/pexip-admin-password` (mode 0600).
@@ -225,29 +227,15 @@ pub struct ApplyArgs {
     pub fail_fast: bool,
     /// How to show progress: live on a terminal, plain lines otherwise, or one JSON event per
     /// line on standard output.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Auto)]
+    #[arg(long = "format", visible_alias = "output", value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Auto)]
     pub output: OutputFormat,
     /// Take the lock in OCI Object Storage (`oci://BUCKET/OBJECT`), for a team, instead of
     /// the local lock file `.pexspec/lock`.
     #[arg(long, value_name = "URL", value_parser = parse_lock_url)]
     pub lock: Option<String>,
-    /// How the executor walks the graph; `terraform-like` (a pool held for each step's whole
-    /// life, waits included, in topological order) exists to measure what pexspec's walk
-    /// saves (bench/apply.py).
-    #[arg(long, value_enum, default_value_t = Walk::CriticalPath, hide = true)]
-    pub walk: Walk,
     /// Set from the global `--debug`.
     #[arg(skip)]
     pub debug: bool,
-}
-
-/// How the executor walks the graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Walk {
-    /// Longest remaining chain first; waits hold no slot.
-    CriticalPath,
-    /// Topological order; every step holds a slot until it is done.
-    TerraformLike,
 }
 
 /// `pexspec node` subcommands.
@@ -322,7 +310,7 @@ pub struct NodeRemoveArgs {
     #[arg(long)]
     pub force: bool,
     /// Do not ask for confirmation (needed when standard input is not a terminal).
-    #[arg(long)]
+    #[arg(long = "auto-approve", visible_alias = "yes")]
     pub yes: bool,
 }
 
@@ -339,7 +327,7 @@ pub struct ForceUnlockArgs {
     #[arg(long)]
     pub sim: bool,
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(long = "auto-approve", visible_alias = "yes")]
     pub yes: bool,
 }
 
