@@ -281,6 +281,18 @@ const REFUSALS: &[Refusal] = &[
     ),
     Refusal {
         file: WORLD,
+        says: "cannot record the stack of the simulated Management Node",
+        verdict: Verdict::Runtime("the file system of the run"),
+    },
+    Refusal {
+        file: WORLD,
+        says: "the simulated Management Node `{name}` in this folder belongs to stack",
+        verdict: Verdict::Runtime(
+            "what else was applied with `--sim` in the same folder: the simulators' state, not the spec",
+        ),
+    },
+    Refusal {
+        file: WORLD,
         says: "cannot create the simulator's state directory",
         verdict: Verdict::Runtime("the file system of the run"),
     },

@@ -704,6 +704,36 @@ fn sim_manager_dir(state_dir: &Path, name: &str) -> Result<PathBuf, Setup> {
     })
 }
 
+/// The file in a simulated Management Node's state directory that names the stack it was
+/// made for.
+const SIM_MANAGER_STACK: &str = "stack";
+
+/// Claims the simulated Management Node in `dir` for `stack`. The simulators key a
+/// Management Node by its name alone, so two stacks applied in one folder with the same
+/// Management Node name (the example specs all call theirs `pexmgr`) would share one: the
+/// second would meet the first one's Conferencing Nodes. Refused before anything is made.
+fn claim_sim_manager(dir: &Path, name: &str, stack: &str) -> Result<(), Setup> {
+    let marker = dir.join(SIM_MANAGER_STACK);
+    let io = |e: std::io::Error| {
+        Setup::usage(format!(
+            "cannot record the stack of the simulated Management Node in `{}`: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    if pexspec_journal::fsutil::create_whole(&marker, stack.as_bytes()).map_err(io)? {
+        return Ok(());
+    }
+    let owner = std::fs::read_to_string(&marker).map_err(io)?;
+    let owner = owner.trim();
+    if owner == stack {
+        return Ok(());
+    }
+    Err(Setup::usage(format!(
+        "the simulated Management Node `{name}` in this folder belongs to stack `{owner}`: the simulators know a Management Node by its name, and two stacks in one folder cannot share one\n  help: destroy stack `{owner}` first (`pexspec destroy ITS_SPEC --sim`), rename this spec's `management_node.name`, or run this spec from a copy in another folder"
+    )))
+}
+
 /// What a real run without a usable OCI configuration should do next.
 const FIRST_REAL_RUN_HELP: &str = "a real run needs an OCI API key and a `~/.oci/config` profile (or `OCI_CLI_CONFIG_FILE`, `OCI_CLI_PROFILE`): see \"Before your first real apply\" (https://pexspec.dev/book/first-real-run.html), or try the spec with `--sim`";
 
@@ -812,6 +842,7 @@ pub(crate) async fn build(
     let (pexip_client, sim) = match sim_parts {
         Some((oci_sim, state_dir)) => {
             let pexip_state = sim_manager_dir(&state_dir, &manager_name)?;
+            claim_sim_manager(&pexip_state, &manager_name, graph.stack())?;
             let mut opts = PexipSimOptions::new(&pexip_state, password.expose().to_owned());
             opts.time_scale = speed.unwrap_or(1.0);
             opts.auto_bootstrap = manager_instance.is_none();

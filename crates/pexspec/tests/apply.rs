@@ -503,3 +503,32 @@ fn drift_behind_pexspecs_back_shows_in_the_plan_and_apply_repairs_it() {
     assert_eq!(repaired.event("summary")["report"]["updated"], 2);
     assert_eq!(plan(dir, spec).code, 0);
 }
+
+/// Two stacks in one folder whose Management Nodes have the same name (the example specs'
+/// `pexmgr`) would share one simulated Management Node, and the second would meet the first
+/// one's Conferencing Nodes. The second is refused before anything is made, naming the
+/// first; once that one is destroyed, the second applies.
+#[test]
+fn two_stacks_in_one_folder_do_not_share_a_simulated_management_node() {
+    let site = common::site();
+    let first = apply(site.path(), "specs/quickstart.yaml");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = apply(site.path(), "specs/zurich-frankfurt.yaml");
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(
+            "the simulated Management Node `pexmgr` in this folder belongs to stack `quickstart`"
+        ),
+        "{}",
+        second.stderr
+    );
+    // Nothing of the second stack was made: the first one still plans clean.
+    let clean = plan(site.path(), "specs/quickstart.yaml");
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    let gone = destroy(site.path(), "specs/quickstart.yaml");
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    let second = apply(site.path(), "specs/zurich-frankfurt.yaml");
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let clean = plan(site.path(), "specs/zurich-frankfurt.yaml");
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+}
