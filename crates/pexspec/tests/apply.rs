@@ -7,7 +7,6 @@
 
 mod common;
 
-use common::http_get;
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -114,22 +113,7 @@ fn stack(dir: &Path, spec: &str) -> String {
 /// with `stack` that is not gone.
 fn tagged(dir: &Path, stack: &str) -> Vec<Value> {
     let state = dir.join(".pexspec/sim");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let sim = pexspec_sim::serve::serve(
-            pexspec_sim::serve::ServeOptions::default().state_dir(&state),
-        )
-        .await
-        .unwrap();
-        let base = sim.endpoints().values().next().unwrap().clone();
-        let hostport = base.trim_start_matches("http://").to_owned();
-        let path = format!("/_sim/tagged?key=pexspec-stack&value={stack}");
-        let body = tokio::task::spawn_blocking(move || http_get(&hostport, &path))
-            .await
-            .unwrap();
-        sim.shutdown().await;
-        serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    })
+    common::tagged_resources(&state, stack)
 }
 
 /// The whole cycle for one spec.

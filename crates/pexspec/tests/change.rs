@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::http_get;
 use serde_json::Value;
 
 /// Simulated seconds per real second in these tests.
@@ -105,22 +104,7 @@ fn plans(dir: &Path, spec: &str) -> (Value, String) {
 /// with `stack` that is not gone: `pexspec-address` tag → region.
 fn tagged(dir: &Path, stack: &str) -> BTreeMap<String, String> {
     let state = dir.join("specs/.pexspec/sim");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let list = runtime.block_on(async {
-        let sim = pexspec_sim::serve::serve(
-            pexspec_sim::serve::ServeOptions::default().state_dir(&state),
-        )
-        .await
-        .unwrap();
-        let base = sim.endpoints().values().next().unwrap().clone();
-        let hostport = base.trim_start_matches("http://").to_owned();
-        let path = format!("/_sim/tagged?key=pexspec-stack&value={stack}");
-        let body = tokio::task::spawn_blocking(move || http_get(&hostport, &path))
-            .await
-            .unwrap();
-        sim.shutdown().await;
-        serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    });
+    let list = common::tagged_resources(&state, stack);
     let mut out = BTreeMap::new();
     for item in list {
         let address = item["address"].as_str().unwrap_or_default().to_owned();

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 
-use common::http_get;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -282,21 +281,7 @@ fn expected_oci(graph: &pexspec_graph::Graph) -> BTreeMap<String, usize> {
 /// Asks the OCI simulator, over its own HTTP inspection endpoint, how many resources of each
 /// kind are tagged with `stack` and not gone.
 fn tagged(state: &Path, stack: &str) -> BTreeMap<String, usize> {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let list = runtime.block_on(async {
-        let sim =
-            pexspec_sim::serve::serve(pexspec_sim::serve::ServeOptions::default().state_dir(state))
-                .await
-                .unwrap();
-        let base = sim.endpoints().values().next().unwrap().clone();
-        let hostport = base.trim_start_matches("http://").to_owned();
-        let path = format!("/_sim/tagged?key=pexspec-stack&value={stack}");
-        let body = tokio::task::spawn_blocking(move || http_get(&hostport, &path))
-            .await
-            .unwrap();
-        sim.shutdown().await;
-        serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    });
+    let list = common::tagged_resources(state, stack);
     let mut out = BTreeMap::new();
     for r in list {
         let kind = r["kind"].as_str().unwrap_or("?").to_ascii_lowercase();

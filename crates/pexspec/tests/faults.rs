@@ -10,7 +10,6 @@
 
 mod common;
 
-use common::http_get;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -148,22 +147,7 @@ fn planned_counts(dir: &Path, spec: &str) -> BTreeMap<String, usize> {
 /// simulator over its own inspection endpoint (not through pexspec's observe).
 fn tagged_counts(dir: &Path, stack: &str) -> BTreeMap<String, usize> {
     let state = dir.join("specs/.pexspec/sim");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let found = runtime.block_on(async {
-        let sim = pexspec_sim::serve::serve(
-            pexspec_sim::serve::ServeOptions::default().state_dir(&state),
-        )
-        .await
-        .unwrap();
-        let base = sim.endpoints().values().next().unwrap().clone();
-        let hostport = base.trim_start_matches("http://").to_owned();
-        let path = format!("/_sim/tagged?key=pexspec-stack&value={stack}");
-        let body = tokio::task::spawn_blocking(move || http_get(&hostport, &path))
-            .await
-            .unwrap();
-        sim.shutdown().await;
-        serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    });
+    let found = common::tagged_resources(&state, stack);
     let mut counts = BTreeMap::new();
     for resource in found {
         *counts

@@ -163,3 +163,25 @@ pub fn oci_config(dir: &Path) -> PathBuf {
     .unwrap();
     path
 }
+
+/// Everything tagged `pexspec-stack: stack` and not gone in the simulated cloud whose state
+/// is `state`, asked of the OCI simulator over its own inspection endpoint (`/_sim/tagged`),
+/// not through pexspec's observe.
+pub fn tagged_resources(state: &Path, stack: &str) -> Vec<serde_json::Value> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sim =
+            pexspec_sim::serve::serve(pexspec_sim::serve::ServeOptions::default().state_dir(state))
+                .await
+                .unwrap();
+        let base = sim.endpoints().values().next().unwrap().clone();
+        let hostport = base.trim_start_matches("http://").to_owned();
+        let path = format!("/_sim/tagged?key=pexspec-stack&value={stack}");
+        let body = tokio::task::spawn_blocking(move || http_get(&hostport, &path))
+            .await
+            .unwrap();
+        sim.shutdown().await;
+        serde_json::from_str::<Vec<serde_json::Value>>(&body)
+            .unwrap_or_else(|e| panic!("{e}: {body}"))
+    })
+}
